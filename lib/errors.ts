@@ -1,0 +1,37 @@
+/**
+ * One error type for everything the package rejects. `code` is stable and
+ * meant for programs; `message` is meant for people and says what to do.
+ */
+
+/** Every code the package (TypeScript facade and native addon) can raise. */
+export type ErrorCode =
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_TORCHSCRIPT_LOAD'
+  | 'ERR_TORCHSCRIPT_SAVE'
+  | 'ERR_SHAPE'
+  | 'ERR_DTYPE'
+  | 'ERR_DEVICE'
+  | 'ERR_FORWARD'
+  | 'ERR_UNSUPPORTED_OUTPUT'
+  | 'ERR_NATIVE_LOAD'
+  | 'ERR_LIBTORCH_NOT_FOUND'
+  | 'ERR_DATA'
+  | 'ERR_DATA_FILE'
+  | 'ERR_DATA_EMPTY_CLASS'
+  | 'ERR_DATA_LABEL'
+  | 'ERR_TORCH';
+
+/** An error raised by mars-finetune, with a stable machine-readable `code`. */
+export class MarsError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MarsError';
+    this.code = code;
+  }
+}
+
+/** True when `e` is a MarsError (or a native error carrying a code) with that code. */
+export function hasCode(e: unknown, code: ErrorCode): boolean {
+  return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === code;
+}
