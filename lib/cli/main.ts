@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+/** `mars-ft`: the command line. One file per subcommand; this one dispatches. */
+import { inspect, inspectHelp } from './inspect.js';
+import { UsageError } from './usage.js';
+
+interface Command {
+  summary: string;
+  help: string;
+  run(argv: string[]): Promise<void>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  inspect: { summary: 'list the parameters and buffers of a TorchScript file', help: inspectHelp, run: inspect },
+};
+
+const HELP = `mars-ft: fine-tune TorchScript networks with distance-based regularisation (MARS-SP)
+
+Usage: mars-ft <command> [options]
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .join('\n')}
+
+mars-ft <command> --help shows a command's options.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    const about = name === 'help' && rest[0] ? COMMANDS[rest[0]] : undefined;
+    process.stdout.write((about ? about.help : HELP) + '\n');
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`mars-ft: unknown command '${name}'\n\n${HELP}\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(command.help + '\n');
+    return 0;
+  }
+  try {
+    await command.run(rest);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      process.stderr.write(`mars-ft ${name}: ${(e as Error).message}\n\n${e instanceof UsageError ? e.help : command.help}\n`);
+      return 2;
+    }
+    const code = (e as { code?: string }).code;
+    process.stderr.write(`mars-ft ${name}: error${code ? ` [${code}]` : ''}: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

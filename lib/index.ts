@@ -1,0 +1,9 @@
+/**
+ * mars-finetune: fine-tune TorchScript networks from TypeScript with
+ * distance-based regularisation (MARS-SP), on LibTorch.
+ */
+export { MarsError, hasCode, type ErrorCode } from './errors.js';
+export { tensor, Tensor, type TensorData, type TypedArrayFor } from './tensor.js';
+export { load, Module, type ParameterInfo, type LayerKind, type Dtype } from './module.js';
+export { runtimeInfo, setNumThreads, manualSeed, type RuntimeInfo } from './runtime.js';
+export type { LoadOptions, SaveOptions, TensorOptions, ToOptions } from './config.js';

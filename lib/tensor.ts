@@ -1,0 +1,89 @@
+/**
+ * Tensors: created from typed arrays (one copy into LibTorch-owned memory),
+ * read back as typed arrays (zero copies for contiguous CPU tensors).
+ */
+import { parseOptions, TensorOptionsSchema, ToOptionsSchema, type TensorOptions, type ToOptions } from './config.js';
+import { MarsError } from './errors.js';
+import { native } from './native.js';
+import type { Dtype, NativeTensor } from './native-types.js';
+
+/** The typed array a tensor of dtype `D` reads back into. */
+export type TypedArrayFor<D extends Dtype> = D extends 'float32'
+  ? Float32Array
+  : D extends 'float64'
+    ? Float64Array
+    : D extends 'int64'
+      ? BigInt64Array
+      : D extends 'int32'
+        ? Int32Array
+        : Uint8Array;
+
+export type TensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Uint8ClampedArray;
+
+const NATURAL_DTYPE: [new (...a: never[]) => TensorData, Dtype][] = [
+  [Float32Array, 'float32'],
+  [Float64Array, 'float64'],
+  [BigInt64Array, 'int64'],
+  [Int32Array, 'int32'],
+  [Uint8Array, 'uint8'],
+  [Uint8ClampedArray, 'uint8'],
+];
+
+/** A LibTorch tensor held by this process. */
+export class Tensor<D extends Dtype = Dtype> {
+  /** @internal */
+  readonly handle: NativeTensor;
+
+  /** @internal Use `tensor()` to create one. */
+  constructor(handle: NativeTensor) {
+    this.handle = handle;
+  }
+
+  get shape(): number[] {
+    return this.handle.shape;
+  }
+  get dtype(): D {
+    return this.handle.dtype as D;
+  }
+  /** `cpu` or `cuda:N`. */
+  get device(): string {
+    return this.handle.device;
+  }
+  get numel(): number {
+    return this.shape.reduce((a, b) => a * b, 1);
+  }
+
+  /**
+   * The elements, row-major. For a contiguous CPU tensor the array shares the
+   * tensor's memory (no copy; later in-place changes show through, take
+   * `.slice()` for a snapshot); otherwise it is a fresh copy.
+   */
+  data(): TypedArrayFor<D> {
+    return this.handle.data() as TypedArrayFor<D>;
+  }
+
+  /** The elements as plain numbers (int64 converted with Number()). */
+  toArray(): number[] {
+    return Array.from(this.data() as ArrayLike<number | bigint>, Number);
+  }
+
+  /** A tensor on another device and/or of another dtype (this one when nothing changes). */
+  to<T extends Dtype = D>(options: ToOptions & { dtype?: T }): Tensor<T> {
+    const o = parseOptions(ToOptionsSchema, options, 'to options');
+    return new Tensor<T>(this.handle.to(o.device ?? null, o.dtype ?? null));
+  }
+}
+
+/**
+ * A tensor from a typed array and a shape (default: one dimension). The dtype
+ * follows the array (Float32Array → float32, BigInt64Array → int64, ...);
+ * `{ dtype: 'bool' }` is accepted for a Uint8Array of 0/1.
+ */
+export function tensor(data: TensorData, shape?: readonly number[], options?: TensorOptions): Tensor {
+  const o = parseOptions(TensorOptionsSchema, options, 'tensor options');
+  const natural = NATURAL_DTYPE.find(([ctor]) => data instanceof ctor)?.[1];
+  if (!natural) {
+    throw new MarsError('ERR_DTYPE', 'tensor data must be a Float32Array, Float64Array, BigInt64Array, Int32Array or Uint8Array');
+  }
+  return new Tensor(native().tensorFromArray(data, [...(shape ?? [data.length])], o.dtype ?? natural));
+}

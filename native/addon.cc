@@ -1,0 +1,21 @@
+// Registers the addon's classes and functions; nothing else lives here.
+#include <napi.h>
+
+#include "addon_data.h"
+#include "module.h"
+#include "runtime.h"
+#include "tensor.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new mars::AddonData());
+  mars::TensorWrap::Init(env, exports);
+  mars::ModuleWrap::Init(env, exports);
+  mars::InitRuntime(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(mars_finetune, Init)

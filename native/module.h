@@ -1,0 +1,42 @@
+// TorchScript module handle: load, save, forward, parameter listing,
+// train/eval, clone, device moves. Every call that computes runs on a worker
+// thread; a per-module mutex keeps two of them from touching one module at once.
+#pragma once
+
+#include <napi.h>
+#include <torch/script.h>
+
+#include <memory>
+#include <mutex>
+
+namespace mars {
+
+struct ModuleState {
+  explicit ModuleState(torch::jit::Module m) : module(std::move(m)) {}
+  torch::jit::Module module;
+  std::mutex mutex;
+};
+
+class ModuleWrap : public Napi::ObjectWrap<ModuleWrap> {
+ public:
+  static void Init(Napi::Env env, Napi::Object exports);
+  static Napi::Object Wrap(Napi::Env env, std::shared_ptr<ModuleState> state);
+  static std::shared_ptr<ModuleState> FromJs(const Napi::Value& value, const std::string& what);
+
+  explicit ModuleWrap(const Napi::CallbackInfo& info);
+
+ private:
+  static Napi::Value Load(const Napi::CallbackInfo& info);
+  Napi::Value Forward(const Napi::CallbackInfo& info);
+  Napi::Value Parameters(const Napi::CallbackInfo& info);
+  Napi::Value StateDict(const Napi::CallbackInfo& info);
+  Napi::Value SetTraining(const Napi::CallbackInfo& info);
+  Napi::Value IsTraining(const Napi::CallbackInfo& info);
+  Napi::Value Clone(const Napi::CallbackInfo& info);
+  Napi::Value Save(const Napi::CallbackInfo& info);
+  Napi::Value To(const Napi::CallbackInfo& info);
+
+  std::shared_ptr<ModuleState> state_;
+};
+
+}  // namespace mars

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/helpers/global-setup.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 300_000,
+    // LibTorch already uses the cores; one test file at a time keeps timings sane.
+    fileParallelism: false,
+  },
+});
