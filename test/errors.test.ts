@@ -1,0 +1,110 @@
+// Every failure a caller can cause rejects with a stable code, and the
+// process lives on (the last test in each group runs a good forward again).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { load, tensor, type Module } from '../lib/index.js';
+import { fixturePath, meta, readFloat32 } from './helpers/fixtures.js';
+import { ROOT } from './helpers/paths.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mars-errors-'));
+const good = readFileSync(fixturePath('small_cnn'));
+
+describe('loading a bad TorchScript file rejects with ERR_TORCHSCRIPT_LOAD', () => {
+  const cases: [string, () => string][] = [
+    ['missing', () => join(dir, 'missing.pt')],
+    ['empty', () => (writeFileSync(join(dir, 'empty.pt'), ''), join(dir, 'empty.pt'))],
+    ['truncated', () => (writeFileSync(join(dir, 'trunc.pt'), good.subarray(0, good.length >> 1)), join(dir, 'trunc.pt'))],
+    ['garbage', () => (writeFileSync(join(dir, 'junk.pt'), Buffer.from('this is not a zip archive at all\n'.repeat(50))), join(dir, 'junk.pt'))],
+    ['a folder', () => dir],
+  ];
+  it.each(cases)('%s', async (_label, make) => {
+    await expect(load(make())).rejects.toMatchObject({ code: 'ERR_TORCHSCRIPT_LOAD' });
+  });
+});
+
+describe('bad forward inputs', () => {
+  let module: Module;
+  beforeAll(async () => {
+    module = await load(fixturePath('small_cnn'));
+  });
+
+  it('wrong channel count rejects with ERR_SHAPE', async () => {
+    await expect(module.forward(tensor(new Float32Array(2 * 3 * 28 * 28), [2, 3, 28, 28]))).rejects.toMatchObject({ code: 'ERR_SHAPE' });
+  });
+
+  it('wrong rank rejects with ERR_SHAPE', async () => {
+    await expect(module.forward(tensor(new Float32Array(28 * 28), [28, 28]))).rejects.toMatchObject({ code: 'ERR_SHAPE' });
+  });
+
+  it('float64 input to a float32 network rejects with ERR_DTYPE', async () => {
+    await expect(module.forward(tensor(new Float64Array(2 * 28 * 28), [2, 1, 28, 28]))).rejects.toMatchObject({ code: 'ERR_DTYPE' });
+  });
+
+  it('uint8 input rejects with ERR_DTYPE', async () => {
+    await expect(module.forward(tensor(new Uint8Array(2 * 28 * 28), [2, 1, 28, 28]))).rejects.toMatchObject({ code: 'ERR_DTYPE' });
+  });
+
+  it('a non-tensor input rejects with ERR_INVALID_ARGUMENT', async () => {
+    await expect(module.forward({} as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+  });
+
+  it('a tuple-returning module rejects forward() with ERR_UNSUPPORTED_OUTPUT', async () => {
+    const twoHeads = await load(fixturePath('two_heads'));
+    await expect(twoHeads.forward(tensor(new Float32Array(20), [1, 20]))).rejects.toMatchObject({ code: 'ERR_UNSUPPORTED_OUTPUT' });
+  });
+
+  it('an unusable device rejects with ERR_DEVICE (no GPU here) or ERR_INVALID_ARGUMENT (bad name)', async () => {
+    await expect(load(fixturePath('small_cnn'), { device: 'cuda:7' })).rejects.toMatchObject({ code: 'ERR_DEVICE' });
+    await expect(load(fixturePath('small_cnn'), { device: 'gpu' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+  });
+
+  it('the module still works afterwards', async () => {
+    const m = meta('small_cnn');
+    const out = await module.forward(tensor(readFloat32(fixturePath('small_cnn', '.input.bin')), m.input));
+    expect(out.shape).toEqual(m.outputs[0]);
+  });
+});
+
+describe('bad tensor arguments', () => {
+  it.each([
+    ['shape/length mismatch', () => tensor(new Float32Array(5), [2, 3]), 'ERR_SHAPE'],
+    ['negative dimension', () => tensor(new Float32Array(6), [-2, -3]), 'ERR_INVALID_ARGUMENT'],
+    ['fractional dimension', () => tensor(new Float32Array(6), [1.5, 4]), 'ERR_INVALID_ARGUMENT'],
+    ['dtype that does not match the array', () => tensor(new Float32Array(6), [6], { dtype: 'int64' }), 'ERR_DTYPE'],
+    ['unknown dtype', () => tensor(new Float32Array(6), [6], { dtype: 'complex' as never }), 'ERR_INVALID_ARGUMENT'],
+    ['not a typed array', () => tensor([1, 2, 3] as never), 'ERR_DTYPE'],
+    ['float16 read back', () => tensor(new Float32Array(2)).to({ dtype: 'float16' }).data(), 'ERR_DTYPE'],
+  ])('%s', (_label, fn, code) => {
+    expect(fn).toThrow(expect.objectContaining({ code }));
+  });
+});
+
+// Mutated archives must never crash the process: load each in a child process
+// and require a clean rejection (exit 0 after printing the codes seen).
+it('randomly corrupted archives reject cleanly, never crash', () => {
+  const seeds = 24;
+  for (let s = 0; s < seeds; s++) {
+    const bytes = Buffer.from(good);
+    let state = s * 2654435761 + 1;
+    const rand = () => ((state = (state * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    for (let k = 0; k < 1 + (s % 8); k++) bytes[Math.floor(rand() * bytes.length)] = Math.floor(rand() * 256);
+    writeFileSync(join(dir, `mut${s}.pt`), bytes);
+  }
+  const script = `
+    const { load, tensor } = await import(${JSON.stringify(join(ROOT, 'dist', 'index.js'))});
+    const codes = [];
+    for (let s = 0; s < ${seeds}; s++) {
+      try { const m = await load(${JSON.stringify(dir)} + '/mut' + s + '.pt'); await m.forward(tensor(new Float32Array(784), [1, 1, 28, 28])); codes.push('ok'); }
+      catch (e) { codes.push(e.code ?? 'NO_CODE:' + e.message); }
+    }
+    console.log(JSON.stringify(codes));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
+  expect(r.signal).toBeNull();
+  expect(r.status).toBe(0);
+  const codes = JSON.parse(r.stdout.trim()) as string[];
+  expect(codes).toHaveLength(seeds);
+  for (const c of codes) expect(['ok', 'ERR_TORCHSCRIPT_LOAD', 'ERR_FORWARD', 'ERR_SHAPE', 'ERR_DTYPE']).toContain(c);
+});
