@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { stat, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { LoadOptionsSchema, SaveOptionsSchema, DeviceSchema, parseOptions, type LoadOptions, type SaveOptions } from './config.js';
-import { MarsError } from './errors.js';
+import { MarsError, type ErrorCode } from './errors.js';
 import { native } from './native.js';
 import type { NativeModule, NativeTensor, ParameterInfo } from './native-types.js';
 import { Tensor } from './tensor.js';
@@ -101,25 +101,27 @@ export class Module {
    */
   async save(path: string, options?: SaveOptions): Promise<void> {
     const o = parseOptions(SaveOptionsSchema, options, 'save options');
-    await atomicWrite(path, (tmp) => this.handle.save(tmp, o.extraFiles));
+    await atomicWrite(path, 'ERR_TORCHSCRIPT_SAVE', (tmp) => this.handle.save(tmp, o.extraFiles));
   }
 }
 
 /**
  * Runs `write(tmp)` for a temporary path beside `path`, then renames it into
  * place; on failure removes the temporary file, so nothing half-written stays.
+ * File-system failures become MarsErrors with `code`.
  */
-export async function atomicWrite(path: string, write: (tmp: string) => Promise<void>): Promise<void> {
+export async function atomicWrite(path: string, code: ErrorCode, write: (tmp: string) => Promise<void>): Promise<void> {
   const dir = dirname(path);
   const dirStat = await stat(dir).catch(() => null);
-  if (!dirStat?.isDirectory()) throw new MarsError('ERR_TORCHSCRIPT_SAVE', `cannot save to ${path}: folder ${dir} does not exist`);
+  if (!dirStat?.isDirectory()) throw new MarsError(code, `cannot write ${path}: folder ${dir} does not exist`);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     await write(tmp);
     await rename(tmp, path);
   } catch (e) {
     await rm(tmp, { force: true });
-    throw e;
+    if (e instanceof MarsError || typeof (e as { code?: unknown }).code === 'string' && String((e as { code: string }).code).startsWith('ERR_')) throw e;
+    throw new MarsError(code, `cannot write ${path}: ${(e as Error).message}`, { cause: e });
   }
 }
 

@@ -1,0 +1,22 @@
+/** Which channel count a backbone wants, read from its parameter listing. */
+
+/** One entry of a module's parameter listing, in module order (structurally what `Module.parameters()` returns). */
+export interface ParameterInfo {
+  name: string;
+  shape: number[];
+  dtype: string;
+  kind: 'conv' | 'linear' | 'batchnorm' | 'other';
+  requiresGrad: boolean;
+  isBuffer: boolean;
+}
+
+/**
+ * In-channels of the first 2-D convolution: shape[1] of the first 4-D conv
+ * weight. For a grouped first conv the true count is shape[1] × groups, which
+ * the listing cannot tell; stems are not grouped in practice. Null when the
+ * network has no 2-D convolution (e.g. an MLP), so the caller keeps the data's own channels.
+ */
+export function inferInputChannels(params: readonly ParameterInfo[]): number | null {
+  const first = params.find((p) => p.kind === 'conv' && !p.isBuffer && p.shape.length === 4);
+  return first?.shape[1] ?? null;
+}

@@ -1,0 +1,110 @@
+/**
+ * Zod schemas for every data option. They are the one source of defaults:
+ * code reads parsed options and never restates a default.
+ */
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+import { MarsError } from '../errors.js';
+import type { ParameterInfo } from './channels.js';
+
+const positiveInt = z.number().int().positive();
+const seed = z.number().int().min(0).max(0xffffffff).default(0);
+const fraction = z.number().gt(0).lt(1);
+/** `n` means n×n; a pair is [height, width], as in torchvision. */
+const size2d = z
+  .union([positiveInt, z.tuple([positiveInt, positiveInt])])
+  .transform((s): [number, number] => (typeof s === 'number' ? [s, s] : s));
+const range = (lo: number, hi: number) =>
+  z.tuple([z.number().positive(), z.number().positive()]).default([lo, hi]).refine(([a, b]) => a <= b, 'range must be [low, high]');
+
+/** sharp's kernels; `linear` is the default because it is what torchvision's Resize uses (antialiased bilinear). */
+export const kernelSchema = z
+  .enum(['nearest', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3', 'mks2013', 'mks2021'])
+  .default('linear');
+
+export const transformSchema = z.discriminatedUnion('op', [
+  z.object({
+    op: z.literal('resize'),
+    /** A number sets the shorter side (aspect kept, longer side truncated like torchvision); a pair is exact [h, w]. */
+    size: z.union([positiveInt, z.tuple([positiveInt, positiveInt])]),
+    kernel: kernelSchema,
+  }),
+  z.object({ op: z.literal('centerCrop'), size: size2d }),
+  z.object({ op: z.literal('randomCrop'), size: size2d }),
+  z.object({
+    op: z.literal('randomResizedCrop'),
+    size: size2d,
+    scale: range(0.08, 1).refine(([, hi]) => hi <= 1, 'scale must be within (0, 1]'),
+    ratio: range(3 / 4, 4 / 3),
+    kernel: kernelSchema,
+  }),
+  z.object({ op: z.literal('horizontalFlip'), p: z.number().min(0).max(1).default(0.5) }),
+  z.object({ op: z.literal('toChannels'), channels: z.union([z.literal(1), z.literal(3)]) }),
+  z.object({
+    op: z.literal('normalize'),
+    mean: z.array(z.number()).min(1),
+    std: z.array(z.number().positive()).min(1),
+  }),
+]);
+
+/** Select classes (relabelled 0..k-1 in the given order), then sample n per class or a fraction of each. */
+export const selectOptionsSchema = z
+  .object({
+    classes: z.array(z.number().int()).min(1).optional(),
+    perClass: positiveInt.optional(),
+    fraction: fraction.optional(),
+    seed,
+  })
+  .refine((o) => o.perClass === undefined || o.fraction === undefined, 'give perClass or fraction, not both');
+
+export const splitOptionsSchema = z.object({ validation: fraction, seed });
+
+/** What a skipped item was and why; `index` is the dataset index, `key` the file (or file#item). */
+export interface SkippedItem {
+  index: number;
+  key: string;
+  reason: string;
+}
+export interface SkipSummary {
+  epoch: number;
+  count: number;
+  items: SkippedItem[];
+}
+
+export const loaderOptionsSchema = z.object({
+  batchSize: positiveInt.default(32),
+  shuffle: z.boolean().default(true),
+  seed,
+  dropLast: z.boolean().default(false),
+  /** Batches decoded ahead of the consumer; memory is bounded by this, not by the dataset. */
+  prefetch: positiveInt.default(2),
+  /**
+   * Items decoding at once. sharp's work runs on libuv's pool (4 threads by
+   * default); a little more than the cores keeps it busy across the hops
+   * between read, header and decode (see docs/data.md for the measurement).
+   */
+  concurrency: positiveInt.default(() => availableParallelism() * 2),
+  onError: z.enum(['skip', 'fail']).default('skip'),
+  transforms: z.array(transformSchema).default([]),
+  /** The backbone's parameter listing; without a `toChannels` transform, batches get its input channels. */
+  backbone: z.custom<readonly ParameterInfo[]>((v) => Array.isArray(v), 'backbone must be a parameter listing').optional(),
+  /** Called once per epoch when items were skipped; the default emits a process warning. */
+  onSkipped: z.custom<(summary: SkipSummary) => void>((v) => typeof v === 'function').optional(),
+});
+
+export type Transform = z.output<typeof transformSchema>;
+export type TransformInput = z.input<typeof transformSchema>;
+export type Kernel = z.output<typeof kernelSchema>;
+export type SelectOptions = z.input<typeof selectOptionsSchema>;
+export type SplitOptions = z.input<typeof splitOptionsSchema>;
+export type LoaderOptions = z.input<typeof loaderOptionsSchema>;
+export type ParsedLoaderOptions = z.output<typeof loaderOptionsSchema>;
+
+/** Parses options, turning zod's error into the package's error type. */
+export function parseOptions<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new MarsError('ERR_INVALID_ARGUMENT', `invalid ${what}: ${z.prettifyError(result.error)}`, { cause: result.error });
+  }
+  return result.data;
+}
