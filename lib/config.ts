@@ -56,3 +56,43 @@ export function parseOptions<S extends z.ZodType>(schema: S, value: unknown, wha
   });
   throw new MarsError('ERR_INVALID_ARGUMENT', `invalid ${what}: ${problems.join('; ')}`);
 }
+
+/** LibTorch's optimisers. The defaults are the reference's: Adam with AMSGrad, learning rate 1e-4. */
+export const OptimizerSchema = z
+  .object({
+    name: z.enum(['sgd', 'adam', 'adamw']).default('adam'),
+    lr: z.number().finite().positive().default(1e-4),
+    /** SGD only. */
+    momentum: z.number().finite().min(0).max(1).default(0.9),
+    /** SGD only: Nesterov momentum. */
+    nesterov: z.boolean().default(false),
+    weightDecay: z.number().finite().nonnegative().default(0),
+    beta1: z.number().finite().min(0).lt(1).default(0.9),
+    beta2: z.number().finite().min(0).lt(1).default(0.999),
+    eps: z.number().finite().positive().default(1e-8),
+    /** Adam/AdamW only. */
+    amsgrad: z.boolean().default(true),
+  })
+  .strict();
+export type OptimizerOptions = z.input<typeof OptimizerSchema>;
+
+/** Learning-rate schedules, evaluated per epoch; `warmupEpochs` ramps up linearly first. */
+export const ScheduleSchema = z
+  .discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('constant'), warmupEpochs: z.number().int().nonnegative().default(0) }),
+    z.strictObject({
+      type: z.literal('step'),
+      /** The reference halves the rate every 20 epochs. */
+      every: z.number().int().positive().default(20),
+      factor: z.number().finite().positive().default(0.5),
+      warmupEpochs: z.number().int().nonnegative().default(0),
+    }),
+    z.strictObject({
+      type: z.literal('cosine'),
+      /** The rate at the last epoch, as a fraction of the initial one. */
+      floor: z.number().finite().min(0).max(1).default(0),
+      warmupEpochs: z.number().int().nonnegative().default(0),
+    }),
+  ]);
+export type ScheduleOptions = z.input<typeof ScheduleSchema>;
+export type Schedule = z.output<typeof ScheduleSchema>;

@@ -19,7 +19,12 @@ export type ErrorCode =
   | 'ERR_DATA_FILE'
   | 'ERR_DATA_EMPTY_CLASS'
   | 'ERR_DATA_LABEL'
-  | 'ERR_TORCH';
+  | 'ERR_TORCH'
+  | 'ERR_BACKBONE_OUTPUT'
+  | 'ERR_TRAINING'
+  | 'ERR_NONFINITE_LOSS'
+  | 'ERR_ABORTED'
+  | 'ERR_CHECKPOINT';
 
 /** An error raised by mars-finetune, with a stable machine-readable `code`. */
 export class MarsError extends Error {

@@ -56,11 +56,43 @@ export interface RuntimeInfo {
   parallelInfo: string;
 }
 
+export interface StepStats {
+  /** Cross-entropy (mean over the batch in `step`, summed in `evaluate`). */
+  loss: number;
+  /** The regulariser's penalty (0 for constraints and plain fine-tuning). */
+  penalty: number;
+  correct: number;
+  count: number;
+}
+
+/** Distance of one regularised tensor from its centre. */
+export interface TensorDistance {
+  name: string;
+  rows: number;
+  /** Largest row l1 distance (the MARS distance). */
+  mars: number;
+  frobenius: number;
+  /** The radius, for projected tensors. */
+  radius?: number;
+}
+
+export interface NativeSession {
+  step(inputs: NativeTensor, labels: NativeTensor): Promise<StepStats>;
+  evaluate(inputs: NativeTensor, labels: NativeTensor): Promise<StepStats>;
+  setLearningRate(lr: number): void;
+  distances(): TensorDistance[];
+  initState(): Record<string, NativeTensor>;
+  saveOptimizer(): Buffer;
+  loadOptimizer(state: Buffer): void;
+}
+
 export interface NativeAddon {
   Tensor: abstract new (...args: never[]) => NativeTensor;
   Module: abstract new (...args: never[]) => NativeModule;
   tensorFromArray(data: ArrayBufferView, shape: number[], dtype: string): NativeTensor;
   loadModule(path: string, device: string, extraFiles: string[]): Promise<{ module: NativeModule; extraFiles: Record<string, string> }>;
+  composeClassifier(backbone: NativeModule, featureDim: number, numClasses: number, pool: boolean): Promise<NativeModule>;
+  createSession(model: NativeModule, options: object, init?: Record<string, NativeTensor>): Promise<NativeSession>;
   info(): RuntimeInfo;
   setNumThreads(n: number): void;
   manualSeed(seed: number): void;

@@ -2,8 +2,10 @@
 #include <napi.h>
 
 #include "addon_data.h"
+#include "classifier.h"
 #include "module.h"
 #include "runtime.h"
+#include "session.h"
 #include "tensor.h"
 
 namespace {
@@ -13,6 +15,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mars::TensorWrap::Init(env, exports);
   mars::ModuleWrap::Init(env, exports);
   mars::InitRuntime(env, exports);
+  mars::InitClassifier(env, exports);
+  mars::SessionWrap::Init(env, exports);
   return exports;
 }
 

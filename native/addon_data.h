@@ -9,6 +9,7 @@ namespace mars {
 struct AddonData {
   Napi::FunctionReference tensorConstructor;
   Napi::FunctionReference moduleConstructor;
+  Napi::FunctionReference sessionConstructor;
 };
 
 inline AddonData& GetAddonData(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }

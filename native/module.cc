@@ -81,6 +81,17 @@ ExtraFiles ExtraFilesFromJs(const Napi::Value& value) {
 
 }  // namespace
 
+torch::jit::Module DeepCopy(const torch::jit::Module& module) {
+  std::map<std::string, bool> requiresGrad;
+  for (const auto& p : module.named_parameters(true)) requiresGrad[p.name] = p.value.requires_grad();
+  torch::jit::Module copy = [&] {
+    torch::NoGradGuard noGrad;
+    return module.clone();
+  }();
+  for (const auto& p : copy.named_parameters(true)) p.value.requires_grad_(requiresGrad[p.name]);
+  return copy;
+}
+
 void ModuleWrap::Init(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = DefineClass(env, "Module",
                                     {
@@ -238,7 +249,7 @@ Napi::Value ModuleWrap::Clone(const Napi::CallbackInfo& info) {
       env, "ERR_TORCH", "clone failed",
       [state]() {
         std::lock_guard<std::mutex> lock(state->mutex);
-        return std::make_shared<ModuleState>(state->module.clone());
+        return std::make_shared<ModuleState>(DeepCopy(state->module));
       },
       [](Napi::Env env, std::shared_ptr<ModuleState>& copy) -> Napi::Value { return Wrap(env, copy); });
 }

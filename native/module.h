@@ -17,6 +17,10 @@ struct ModuleState {
   std::mutex mutex;
 };
 
+// A deep copy whose parameters are leaves with the original's requires_grad
+// (jit::Module::clone under autograd would make them outputs of a clone op).
+torch::jit::Module DeepCopy(const torch::jit::Module& module);
+
 class ModuleWrap : public Napi::ObjectWrap<ModuleWrap> {
  public:
   static void Init(Napi::Env env, Napi::Object exports);

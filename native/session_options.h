@@ -1,0 +1,48 @@
+// Reads a session's options from JS (on the JS thread) into plain C++ values
+// that the worker thread can use. TypeScript validates them first (zod); this
+// layer re-checks types so that no caller can crash the process.
+#pragma once
+
+#include <napi.h>
+#include <ATen/ATen.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mars {
+
+struct OptimizerSpec {
+  std::string name;  // sgd | adam | adamw
+  double lr = 1e-3, momentum = 0, weightDecay = 0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  bool nesterov = false, amsgrad = false;
+};
+
+struct ConstraintSpec {
+  std::string name, type;  // type: mars | frobenius | batchnorm
+  double radius;
+  bool centreZero;
+};
+
+struct PenaltySpec {
+  std::string name, norm;  // norm: mars | l2sq
+  double weight;
+  bool centreZero;
+};
+
+struct SessionSpec {
+  bool pool = false;
+  OptimizerSpec optimizer;
+  std::vector<ConstraintSpec> constraints;
+  std::vector<PenaltySpec> penalties;
+  double deltaAlpha = 0;
+  at::Tensor channelWeights;
+  double bssEta = 0;
+  int64_t bssK = 0;
+  std::map<std::string, at::Tensor> init;  // given W0 (when resuming); empty: snapshot now
+};
+
+SessionSpec ReadSessionSpec(const Napi::Object& options, const Napi::Value& init);
+
+}  // namespace mars
