@@ -84,6 +84,11 @@ export class Module {
     return this.train(false);
   }
 
+  /** A child module by attribute name (e.g. `backbone`), sharing its tensors with this one. */
+  submodule(name: string): Module {
+    return new Module(this.handle.submodule(name));
+  }
+
   /** A deep copy with its own parameters. */
   async clone(): Promise<Module> {
     return new Module(await this.handle.clone(), { ...this.extraFiles });

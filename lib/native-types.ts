@@ -42,6 +42,7 @@ export interface NativeModule {
   clone(): Promise<NativeModule>;
   save(path: string, extraFiles?: Record<string, string>): Promise<void>;
   to(device: string): Promise<void>;
+  submodule(name: string): NativeModule;
 }
 
 /** What `info()` reports about the LibTorch this binary runs on. */
@@ -92,6 +93,7 @@ export interface NativeAddon {
   tensorFromArray(data: ArrayBufferView, shape: number[], dtype: string): NativeTensor;
   loadModule(path: string, device: string, extraFiles: string[]): Promise<{ module: NativeModule; extraFiles: Record<string, string> }>;
   composeClassifier(backbone: NativeModule, featureDim: number, numClasses: number, pool: boolean): Promise<NativeModule>;
+  identityModule(): NativeModule;
   createSession(model: NativeModule, options: object, init?: Record<string, NativeTensor>): Promise<NativeSession>;
   info(): RuntimeInfo;
   setNumThreads(n: number): void;

@@ -76,10 +76,21 @@ Napi::Value Compose(const Napi::CallbackInfo& info) {
   });
 }
 
+// identityModule() -> Module whose forward returns its input: the backbone of
+// a linear probe on precomputed features (DELTA's channel weights).
+Napi::Value Identity(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), "ERR_TORCH", "identityModule", [&]() -> Napi::Value {
+    torch::jit::Module identity("__torch__.mars.Identity");
+    identity.define("def forward(self, x: Tensor) -> Tensor:\n    return x\n");
+    return ModuleWrap::Wrap(info.Env(), std::make_shared<ModuleState>(std::move(identity)));
+  });
+}
+
 }  // namespace
 
 void InitClassifier(Napi::Env env, Napi::Object exports) {
   exports.Set("composeClassifier", Napi::Function::New(env, Compose, "composeClassifier"));
+  exports.Set("identityModule", Napi::Function::New(env, Identity, "identityModule"));
 }
 
 }  // namespace mars

@@ -103,6 +103,7 @@ void ModuleWrap::Init(Napi::Env env, Napi::Object exports) {
                                         InstanceMethod<&ModuleWrap::Clone>("clone"),
                                         InstanceMethod<&ModuleWrap::Save>("save"),
                                         InstanceMethod<&ModuleWrap::To>("to"),
+                                        InstanceMethod<&ModuleWrap::Submodule>("submodule"),
                                     });
   GetAddonData(env).moduleConstructor = Napi::Persistent(ctor);
   exports.Set("Module", ctor);
@@ -287,6 +288,24 @@ Napi::Value ModuleWrap::To(const Napi::CallbackInfo& info) {
           return true;
         },
         [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
+  });
+}
+
+}  // namespace mars
+
+namespace mars {
+
+// submodule(name) -> Module: a child module by attribute name, sharing its
+// tensors with the parent (saving it saves the child alone).
+Napi::Value ModuleWrap::Submodule(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, "ERR_INVALID_ARGUMENT", "submodule", [&]() -> Napi::Value {
+    const std::string name = StringArg(info, 0, "name");
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    if (!state_->module.hasattr(name) || !state_->module.attr(name).isModule()) {
+      throw CodedError("ERR_INVALID_ARGUMENT", "the module has no submodule named '" + name + "'");
+    }
+    return Wrap(env, std::make_shared<ModuleState>(state_->module.attr(name).toModule()));
   });
 }
 

@@ -39,6 +39,7 @@ class ModuleWrap : public Napi::ObjectWrap<ModuleWrap> {
   Napi::Value Clone(const Napi::CallbackInfo& info);
   Napi::Value Save(const Napi::CallbackInfo& info);
   Napi::Value To(const Napi::CallbackInfo& info);
+  Napi::Value Submodule(const Napi::CallbackInfo& info);
 
   std::shared_ptr<ModuleState> state_;
 };

@@ -1,0 +1,71 @@
+/** The options of fineTune(): one zod schema, the single source of their defaults. */
+import { z } from 'zod';
+import { DeviceSchema, OptimizerSchema, ScheduleSchema } from './config.js';
+import { Dataset } from './data/dataset.js';
+import { transformSchema } from './data/options.js';
+import { Module } from './module.js';
+import { RegulariserSchema } from './regularisers.js';
+
+/** What onBatchEnd receives after every training step. */
+export interface BatchEnd {
+  epoch: number;
+  batch: number;
+  batches: number;
+  loss: number;
+  penalty: number;
+  accuracy: number;
+  learningRate: number;
+}
+
+/** Metrics of one data split at the end of an epoch. */
+export interface SplitMetrics {
+  loss: number;
+  accuracy: number;
+  count: number;
+}
+
+/** One line of history (and of metrics.jsonl): what an epoch did. */
+export interface EpochEnd {
+  epoch: number;
+  learningRate: number;
+  train: SplitMetrics & { penalty: number };
+  validation?: SplitMetrics;
+  seconds: number;
+  /** Per regularised tensor: distance from its centre (MARS and Frobenius) and radius. */
+  distances: { name: string; mars: number; frobenius: number; radius?: number }[];
+}
+
+const fn = <T>(what: string) => z.custom<T>((v) => typeof v === 'function', `${what} must be a function`);
+const dataset = z.custom<Dataset>((v) => v instanceof Dataset, 'must be a Dataset (see openDataset)');
+const metric = z.enum(['validation.accuracy', 'validation.loss', 'train.accuracy', 'train.loss']);
+
+export const FineTuneSchema = z.strictObject({
+  /** A TorchScript backbone (path or loaded module) whose forward returns (B, C) or (B, C, H, W). */
+  backbone: z.union([z.string().min(1), z.instanceof(Module)]),
+  train: dataset,
+  validation: dataset.optional(),
+  test: dataset.optional(),
+  /** Per-item transforms; channels follow the backbone's first layer unless a toChannels transform says otherwise. */
+  transforms: z.strictObject({ train: z.array(transformSchema).default([]), eval: z.array(transformSchema).default([]) }).default({ train: [], eval: [] }),
+  regulariser: RegulariserSchema.default({ method: 'mars-sp', extractor: 2, classifier: 10, includeBias: false, overrides: [] }),
+  optimizer: OptimizerSchema.default(OptimizerSchema.parse({})),
+  schedule: ScheduleSchema.default({ type: 'step', every: 20, factor: 0.5, warmupEpochs: 0 }),
+  epochs: z.number().int().positive().default(30),
+  batchSize: z.number().int().positive().default(128),
+  seed: z.number().int().nonnegative().default(0),
+  device: DeviceSchema.default('cpu'),
+  /** LibTorch threads; default: LibTorch's own choice. */
+  threads: z.number().int().positive().optional(),
+  /** Writes `last.pt` (every epoch) and `best.pt` here; resumes from `last.pt` with `resume`. */
+  checkpointDir: z.string().min(1).optional(),
+  resume: z.boolean().default(false),
+  /** The metric that picks the best epoch (kept in memory and in best.pt) and drives early stopping. */
+  monitor: metric.optional(),
+  /** Stop after this many epochs without improvement of `monitor`. */
+  patience: z.number().int().positive().optional(),
+  onBatchEnd: fn<(e: BatchEnd) => void>('onBatchEnd').optional(),
+  onEpochEnd: fn<(e: EpochEnd) => void>('onEpochEnd').optional(),
+  signal: z.instanceof(AbortSignal).optional(),
+});
+export type FineTuneOptions = z.input<typeof FineTuneSchema>;
+export type ParsedFineTuneOptions = z.output<typeof FineTuneSchema>;
