@@ -185,7 +185,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   }
   const finalModel = best.model ?? model;
   const result: FineTuneResult = {
-    model: new Classifier(finalModel, classNames, itemShape),
+    model: new Classifier(finalModel, meta(history.length)),
     history,
     bestEpoch: best.model ? best.epoch : history.length,
   };

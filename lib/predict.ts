@@ -1,4 +1,5 @@
 /** A fine-tuned classifier with its class names: top-k predictions with probabilities. */
+import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.js';
 import { MarsError } from './errors.js';
 import type { Module } from './module.js';
 import { tensor, type Tensor } from './tensor.js';
@@ -13,10 +14,29 @@ export class Classifier {
   constructor(
     /** The TorchScript classifier (backbone + head); `forward` gives logits. */
     readonly module: Module,
-    readonly classNames: readonly string[],
-    /** (C, H, W) of one input. */
-    readonly itemShape: readonly number[],
+    /** Class names, input shape, evaluation transforms, method and training history. */
+    readonly meta: CheckpointMeta,
   ) {}
+
+  /** Loads a classifier saved by `save()` or written by `mars-ft finetune` (model.pt). */
+  static async load(path: string, device = 'cpu'): Promise<Classifier> {
+    const { model, meta } = await loadCheckpoint(path, device);
+    return new Classifier(model, meta);
+  }
+
+  get classNames(): readonly string[] {
+    return this.meta.classNames;
+  }
+
+  /** (C, H, W) of one input. */
+  get itemShape(): readonly number[] {
+    return this.meta.itemShape;
+  }
+
+  /** Saves as TorchScript (Python's torch.jit.load reads it) with the class names inside. */
+  save(path: string): Promise<void> {
+    return saveCheckpoint(path, this.module, this.meta);
+  }
 
   /** Logits for a batch (a Tensor of shape (B, C, H, W), or NCHW float32 pixels with their batch size). */
   async logits(inputs: Tensor | Float32Array): Promise<Tensor> {

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 /** `mars-ft`: the command line. One file per subcommand; this one dispatches. */
+import { demo, demoHelp } from './demo.js';
+import { finetune, finetuneHelp } from './finetune.js';
 import { inspect, inspectHelp } from './inspect.js';
+import { predict, predictHelp } from './predict.js';
 import { UsageError } from './usage.js';
 
 interface Command {
@@ -10,6 +13,9 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
+  demo: { summary: 'fine-tune the embedded backbone with MARS-SP and without; compare', help: demoHelp, run: demo },
+  finetune: { summary: 'fine-tune a TorchScript backbone on labelled data', help: finetuneHelp, run: finetune },
+  predict: { summary: 'classify images with a fine-tuned model', help: predictHelp, run: predict },
   inspect: { summary: 'list the parameters and buffers of a TorchScript file', help: inspectHelp, run: inspect },
 };
 
@@ -49,6 +55,10 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const code = (e as { code?: string }).code;
+    if (code === 'ERR_ABORTED') {
+      process.stderr.write(`\nmars-ft ${name}: ${(e as Error).message}\n`);
+      return 130;
+    }
     process.stderr.write(`mars-ft ${name}: error${code ? ` [${code}]` : ''}: ${(e as Error).message}\n`);
     return 1;
   }
