@@ -45,3 +45,44 @@ describe('mars-ft', () => {
     expect(r.stderr).toMatch(/\[ERR_TORCHSCRIPT_LOAD\].*no such file/);
   });
 });
+
+describe('mars-ft finetune and predict', () => {
+  const FMNIST = '/usr/share/datasets/fashion-mnist';
+  const data = (split: string) => `idx:${FMNIST}/${split}-images-idx3-ubyte.gz,${FMNIST}/${split}-labels-idx1-ubyte.gz`;
+
+  it('writes model.pt, metrics.jsonl and summary.json; predict names the classes', async () => {
+    const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const out = mkdtempSync(join(tmpdir(), 'mars-cli-'));
+    const r = run('finetune', '--backbone', fixturePath('bn_resnet'), '--train', data('train'), '--test', data('t10k'),
+      '--classes', '7,8', '--per-class', '10', '--class-names', 'sneaker,bag', '--method', 'mars-sp',
+      '--extractor', '1', '--classifier', '3', '--epochs', '2', '--batch-size', '10', '--lr', '0.001', '--out', out, '--json');
+    expect(r.stderr).not.toMatch(/error/);
+    expect(r.status).toBe(0);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Record<string, unknown>;
+    expect(summary).toMatchObject({ method: 'mars-sp', epochs: 2, trainItems: 20, testItems: 2000, classNames: ['sneaker', 'bag'] });
+    expect(typeof summary.testAccuracy).toBe('number');
+    expect(typeof summary.seconds).toBe('number');
+    expect(JSON.parse(r.stdout)).toEqual(summary);
+    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { epoch: number; distances: unknown[] });
+    expect(lines.map((l) => l.epoch)).toEqual([1, 2]);
+    expect(lines[0]!.distances.length).toBeGreaterThan(0);
+
+    const sharp = (await import('sharp')).default;
+    const image = join(out, 'thing.png');
+    writeFileSync(image, await sharp({ create: { width: 40, height: 40, channels: 3, background: '#808080' } }).png().toBuffer());
+    const p = run('predict', '--model', join(out, 'model.pt'), image, '--top', '2', '--json');
+    expect(p.stderr).toBe('');
+    const predictions = JSON.parse(p.stdout) as { file: string; predictions: { className: string; probability: number }[] }[];
+    expect(predictions[0]!.file).toBe(image);
+    expect(predictions[0]!.predictions.map((x) => x.className).sort()).toEqual(['bag', 'sneaker']);
+    const total = predictions[0]!.predictions.reduce((a, x) => a + x.probability, 0);
+    expect(total).toBeCloseTo(1, 5);
+  });
+
+  it('rejects an unknown method and a missing --out with exit 2', () => {
+    expect(run('finetune', '--backbone', 'x.pt', '--train', 'a', '--test', 'b', '--out', '/tmp/x', '--method', 'magic').status).toBe(2);
+    expect(run('finetune', '--backbone', 'x.pt', '--train', 'a', '--test', 'b').status).toBe(2);
+  });
+});

@@ -69,6 +69,8 @@ export async function finetune(argv: string[]): Promise<void> {
   });
   const h = finetuneHelp;
   const out = required('out', v.out, h);
+  const backbone = required('backbone', v.backbone, h);
+  const reg = regulariser(v.method, number('extractor', v.extractor, h), number('classifier', v.classifier, h));
   const seed = number('seed', v.seed, h) ?? 0;
   const flags = {
     seed,
@@ -95,9 +97,9 @@ export async function finetune(argv: string[]): Promise<void> {
   let result: FineTuneResult;
   try {
     result = await fineTune({
-      backbone: required('backbone', v.backbone, h),
+      backbone,
       train, test, ...(validation ? { validation, monitor: 'validation.accuracy' as const } : {}),
-      regulariser: regulariser(v.method, number('extractor', v.extractor, h), number('classifier', v.classifier, h)),
+      regulariser: reg,
       optimizer, epochs, seed,
       ...(v['batch-size'] ? { batchSize: number('batch-size', v['batch-size'], h)! } : {}),
       ...(v.threads ? { threads: number('threads', v.threads, h)! } : {}),
