@@ -279,27 +279,31 @@ Napi::Value SessionWrap::SetLearningRate(const Napi::CallbackInfo& info) {
   });
 }
 
-// distances() -> [{ name, rows, mars, frobenius }]: for every constrained or
-// penalised tensor, the largest row l1 distance from its centre and the
-// Frobenius distance (the per-layer summary logged each epoch).
+// distances() -> [{ name, rows, mars, frobenius, radius? }]: for every weight
+// matrix or kernel (parameters of two or more dimensions), the largest row l1
+// distance from its centre (W0; zero for the new head) and the Frobenius
+// distance, whatever the method: the per-layer summary logged each epoch.
 Napi::Value SessionWrap::Distances(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_TORCH", "distances", [&]() -> Napi::Value {
     std::lock_guard<std::mutex> lock(state_->model->mutex);
     torch::NoGradGuard noGrad;
+    std::map<std::string, double> radius;
+    for (const auto& c : state_->constraints) radius[c.name] = c.radius;
     Napi::Array out = Napi::Array::New(env);
-    auto add = [&](const std::string& name, const at::Tensor& param, const at::Tensor& init, double radius) {
-      const at::Tensor diff = init.defined() ? param - init : param;
+    for (const auto& p : state_->model->module.named_parameters(true)) {
+      if (p.value.dim() < 2) continue;
+      const bool head = p.name.rfind("head.", 0) == 0;
+      const at::Tensor diff = head ? p.value : p.value - state_->init.at(p.name);
       Napi::Object o = Napi::Object::New(env);
-      o.Set("name", name);
-      o.Set("rows", static_cast<double>(Rows(diff).size(0)));
+      o.Set("name", p.name);
+      o.Set("rows", static_cast<double>(diff.size(0)));
       o.Set("mars", Rows(diff).abs().sum(1).max().item<double>());
       o.Set("frobenius", diff.norm().item<double>());
-      if (radius >= 0) o.Set("radius", radius);
+      const auto r = radius.find(p.name);
+      if (r != radius.end()) o.Set("radius", r->second);
       out.Set(out.Length(), o);
-    };
-    for (const auto& c : state_->constraints) add(c.name, c.param, c.init, c.radius);
-    for (const auto& p : state_->penalties) add(p.name, p.param, p.init, -1);
+    }
     return out;
   });
 }

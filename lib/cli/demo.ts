@@ -22,9 +22,9 @@ sandal, shirt, sneaker, bag, ankle boot; 60 training and 100 test images per
 class), once with MARS-SP and once with standard fine-tuning, and prints both
 test accuracies with how far each moved from the pre-trained weights.`;
 
-/** The settings of the two runs; MARS-SP's radii suit this backbone (see docs/method.md). */
+/** The two runs: MARS-SP with the package's default radii, and plain fine-tuning. */
 const RUNS: { label: string; regulariser: RegulariserOptions }[] = [
-  { label: 'mars-sp', regulariser: { method: 'mars-sp', extractor: 1, classifier: 4 } },
+  { label: 'mars-sp', regulariser: { method: 'mars-sp' } },
   { label: 'none (standard fine-tuning)', regulariser: { method: 'none' } },
 ];
 
