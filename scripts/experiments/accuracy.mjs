@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+// benchmarks.md A: does the method work? Transfer from the embedded backbone
+// (Fashion-MNIST classes 0-4) to classes 5-9 with n training images per class,
+// for every regulariser and for training from scratch. Each row searches the
+// same grid of its own hyperparameter(s) on a separate validation set (10 per
+// class), then retrains its best setting on train+validation with 5 paired
+// seeds (seed s draws the same images for every row) and scores on the full
+// test split: mean, std and 95% confidence interval. Writes
+// bench/results/accuracy-n<N>.json. Needs `npm run build`.
+//   node scripts/experiments/accuracy.mjs --n 10 [--seeds 5] [--epochs 20]
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync, renameSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { fineTune, openDataset, runtimeInfo, select, selectClasses } from '../../dist/index.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const { values } = parseArgs({ options: { n: { type: 'string', default: '10' }, seeds: { type: 'string', default: '5' }, epochs: { type: 'string', default: '20' } } });
+const N = Number(values.n);
+const SEEDS = Number(values.seeds);
+const EPOCHS = Number(values.epochs);
+const FMNIST = '/usr/share/datasets/fashion-mnist';
+const idx = (s) => `idx:${FMNIST}/${s}-images-idx3-ubyte.gz,${FMNIST}/${s}-labels-idx1-ubyte.gz`;
+const TARGET = [5, 6, 7, 8, 9];
+const BACKBONE = join(root, 'assets', 'backbone.pt');
+const scratch = join(mkdtempSync(join(tmpdir(), 'mars-acc-')), 'scratch.pt');
+execFileSync('/usr/bin/python3', [join(root, 'scripts', 'backbone', 'architecture.py'), scratch, '1']);
+
+// One grid of 4 settings per method with hyperparameters; lr 1e-3 for all.
+const ROWS = [
+  { row: 'none', grid: [{ method: 'none' }] },
+  { row: 'scratch', backbone: scratch, grid: [{ method: 'none' }] },
+  { row: 'mars-sp', grid: [[1, 4], [2, 10], [4, 10], [8, 20]].map(([e, c]) => ({ method: 'mars-sp', extractor: e, classifier: c })) },
+  { row: 'frobenius-sp', grid: [[1, 4], [2, 10], [4, 10], [8, 20]].map(([e, c]) => ({ method: 'frobenius-sp', extractor: e, classifier: c })) },
+  { row: 'mars-penalty', grid: [1e-4, 1e-3, 1e-2, 1e-1].map((w) => ({ method: 'mars-penalty', extractor: w, classifier: w })) },
+  { row: 'l2-sp', grid: [1e-4, 1e-3, 1e-2, 1e-1].map((w) => ({ method: 'l2-sp', extractor: w, classifier: w })) },
+  { row: 'delta', grid: [1e-3, 1e-2, 1e-1, 1].map((a) => ({ method: 'delta', alpha: a, classifier: 0.01 })) },
+  { row: 'bss', grid: [1e-4, 1e-3, 1e-2, 1e-1].map((eta) => ({ method: 'bss', eta })) },
+];
+
+const pool = selectClasses(await openDataset(idx('train')), TARGET);
+const test = selectClasses(await openDataset(idx('t10k')), TARGET);
+/** Seed s: n training and 10 validation images per class, disjoint, the same for every row. */
+function draw(seed) {
+  const both = select(pool, { perClass: N + 10, seed });
+  const val = select(both, { perClass: 10, seed: seed + 1000 });
+  const valKeys = new Set(Array.from({ length: val.size }, (_, i) => val.key(i)));
+  const trainIdx = Array.from({ length: both.size }, (_, i) => i).filter((i) => !valKeys.has(both.key(i)));
+  return { train: both.subset(trainIdx), val, both };
+}
+
+const run = (reg, backbone, train, evalOn, seed) =>
+  fineTune({ backbone, train, test: evalOn, regulariser: reg, optimizer: { name: 'adam', lr: 1e-3 }, epochs: EPOCHS, batchSize: 32, seed, schedule: { type: 'constant' } });
+
+const stats = (xs) => {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length - 1));
+  const t = { 2: 12.706, 3: 4.303, 4: 3.182, 5: 2.776, 6: 2.571, 10: 2.262 }[xs.length] ?? 1.96;
+  return { mean, std: sd, ci95: (t * sd) / Math.sqrt(xs.length) };
+};
+
+const started = Date.now();
+const searchDraw = draw(0);
+const results = [];
+for (const r of ROWS) {
+  const backbone = r.backbone ?? BACKBONE;
+  const trials = [];
+  for (const reg of r.grid) {
+    const res = await run(reg, backbone, searchDraw.train, searchDraw.val, 0);
+    trials.push({ regulariser: reg, validationAccuracy: res.test.accuracy });
+  }
+  const best = trials.reduce((a, b) => (b.validationAccuracy > a.validationAccuracy ? b : a));
+  const scores = [];
+  for (let s = 0; s < SEEDS; s++) {
+    const d = draw(100 + s);
+    const res = await run(best.regulariser, backbone, d.both, test, s);
+    const moved = res.history.at(-1).distances.filter((x) => x.name.startsWith('backbone.'));
+    scores.push({ seed: s, testAccuracy: res.test.accuracy, maxBackboneMarsDistance: moved.length ? Math.max(...moved.map((x) => x.mars)) : null });
+  }
+  const row = { row: r.row, trials, best: best.regulariser, scores, testAccuracy: stats(scores.map((x) => x.testAccuracy)) };
+  results.push(row);
+  console.log(`${r.row.padEnd(13)} ${(100 * row.testAccuracy.mean).toFixed(2)} ± ${(100 * row.testAccuracy.ci95).toFixed(2)} (best ${JSON.stringify(best.regulariser)})`);
+}
+const out = {
+  experiment: 'benchmarks.md A', n: N, seeds: SEEDS, epochs: EPOCHS, testItems: test.size, cores: cpus().length,
+  libtorch: runtimeInfo().libtorchVersion, seconds: (Date.now() - started) / 1000, date: new Date().toISOString(), results,
+};
+mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+const file = join(root, 'bench', 'results', `accuracy-n${N}.json`);
+writeFileSync(`${file}.tmp`, JSON.stringify(out, null, 2) + '\n');
+renameSync(`${file}.tmp`, file);
