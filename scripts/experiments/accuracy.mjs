@@ -3,7 +3,7 @@
 // (Fashion-MNIST classes 0-4) to classes 5-9 with n training images per class,
 // for every regulariser and for training from scratch. Each row searches the
 // same grid of its own hyperparameter(s) on a separate validation set (10 per
-// class), then retrains its best setting on train+validation with 5 paired
+// class; ties in accuracy go to the lower validation loss), then retrains its best setting on train+validation with 5 paired
 // seeds (seed s draws the same images for every row) and scores on the full
 // test split: mean, std and 95% confidence interval. Writes
 // bench/results/accuracy-n<N>.json. Needs `npm run build`.
@@ -69,9 +69,11 @@ for (const r of ROWS) {
   const trials = [];
   for (const reg of r.grid) {
     const res = await run(reg, backbone, searchDraw.train, searchDraw.val, 0);
-    trials.push({ regulariser: reg, validationAccuracy: res.test.accuracy });
+    trials.push({ regulariser: reg, validationAccuracy: res.test.accuracy, validationLoss: res.test.loss });
   }
-  const best = trials.reduce((a, b) => (b.validationAccuracy > a.validationAccuracy ? b : a));
+  // 50 validation images often tie on accuracy: break ties by the lower validation loss.
+  const better = (a, b) => b.validationAccuracy > a.validationAccuracy || (b.validationAccuracy === a.validationAccuracy && b.validationLoss < a.validationLoss);
+  const best = trials.reduce((a, b) => (better(a, b) ? b : a));
   const scores = [];
   for (let s = 0; s < SEEDS; s++) {
     const d = draw(100 + s);
