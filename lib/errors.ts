@@ -19,7 +19,9 @@ export type ErrorCode =
   | 'ERR_DATA_FILE'
   | 'ERR_DATA_EMPTY_CLASS'
   | 'ERR_DATA_LABEL'
-  | 'ERR_TORCH';
+  | 'ERR_TORCH'
+  | 'ERR_BOUND_UNSUPPORTED'
+  | 'ERR_BOUND_INIT';
 
 /** An error raised by mars-finetune, with a stable machine-readable `code`. */
 export class MarsError extends Error {

@@ -7,3 +7,8 @@ export { tensor, Tensor, type TensorData, type TypedArrayFor } from './tensor.js
 export { load, Module, type ParameterInfo, type LayerKind, type Dtype } from './module.js';
 export { runtimeInfo, setNumThreads, manualSeed, type RuntimeInfo } from './runtime.js';
 export type { LoadOptions, SaveOptions, TensorOptions, ToOptions } from './config.js';
+export { computeBound, type BoundReport, type LayerReport } from './bound/compute.js';
+export { layerDistances, type TensorDistance } from './bound/distances.js';
+export { foldBatchNorm, type BatchNormTensors } from './bound/fold.js';
+export type { BoundData, Batch } from './bound/data.js';
+export type { BoundOptions, Radii } from './bound/options.js';

@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "addon_data.h"
+#include "bound.h"
 #include "module.h"
 #include "runtime.h"
 #include "tensor.h"
@@ -13,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mars::TensorWrap::Init(env, exports);
   mars::ModuleWrap::Init(env, exports);
   mars::InitRuntime(env, exports);
+  mars::InitBound(env, exports);
   return exports;
 }
 
