@@ -75,8 +75,14 @@ bool HoldsTensor(const c10::TypePtr& type) {
   return false;
 }
 
+bool ReadsOnlyShape(const Node* n) {
+  const auto kind = n->kind();
+  return kind == c10::aten::dim || kind == c10::aten::size || kind == c10::aten::len || kind == c10::Symbol::aten("numel");
+}
+
 bool BlockTouchesTensors(Block* block) {
   for (Node* n : block->nodes()) {
+    if (ReadsOnlyShape(n)) continue;
     for (Value* v : n->inputs()) {
       if (HoldsTensor(v->type())) return true;
     }
@@ -91,7 +97,7 @@ bool BlockTouchesTensors(Block* block) {
 }
 
 // An argument check (`if x.dim() != 4: raise ...`): control flow that yields
-// nothing and never touches a tensor can only abort, never change a value.
+// nothing and reads no tensor beyond its shape can only abort, never change a value.
 bool IsCheck(Node* n) {
   if (n->blocks().empty() || !n->outputs().empty()) return false;
   for (Block* b : n->blocks()) {
@@ -150,6 +156,12 @@ ModuleGraph ExportForwardGraph(const torch::jit::Module& module, const at::Tenso
   torch::jit::Inline(*graph);
   FoldPlainAttributes(*graph, module);
   torch::jit::ConstantPropagation(graph);
+  // Argument checks go, and with them the shape arithmetic that fed them.
+  std::vector<Node*> checks;
+  for (Node* n : graph->nodes()) {
+    if (IsCheck(n)) checks.push_back(n);
+  }
+  for (Node* n : checks) n->destroy();
   torch::jit::EliminateDeadCode(graph);
 
   std::unordered_map<Value*, std::string> params;
@@ -182,7 +194,7 @@ ModuleGraph ExportForwardGraph(const torch::jit::Module& module, const at::Tenso
   watched.push_back(input);
   for (Node* n : graph->nodes()) {
     const auto kind = n->kind();
-    if (kind == c10::prim::Constant || kind == c10::prim::GetAttr || IsCheck(n)) continue;
+    if (kind == c10::prim::Constant || kind == c10::prim::GetAttr) continue;
     GraphNode node;
     node.kind = kind.toQualString();
     node.hasBlocks = !n->blocks().empty();
