@@ -11,9 +11,8 @@
 namespace mars {
 namespace {
 
-constexpr int kMaxIterations = 300;
-constexpr int64_t kBlock = 8;          // vectors iterated together
-constexpr double kTolerance = 1e-10;  // relative change of the estimate between iterations
+constexpr int64_t kLanczosSteps = 80;  // at most; each keeps one input-sized vector
+constexpr double kTolerance = 1e-10;   // relative change of the estimate that ends the iteration
 
 at::Tensor Double(const at::Tensor& t) { return t.detach().to(at::kCPU, at::kDouble); }
 
@@ -34,10 +33,10 @@ void RequireSameShape(const at::Tensor& a, const at::Tensor& b, const char* what
 double SpectralNormLinear(const at::Tensor& weight) { return at::linalg_matrix_norm(Rows(weight), 2).item<double>(); }
 
 // Largest singular value of a convolution as an operator on its actual input
-// size. Subspace iteration on A^T A with a block of vectors (one batch of the
-// convolution) and Rayleigh-Ritz: autograd applies the exact adjoint for any
-// stride, padding, dilation and groups, and the Ritz value converges from
-// below at the rate (σ_{k+1}/σ_1)^2, fast even when the top singular values are close.
+// size: Lanczos on A^T A with full reorthogonalisation, where autograd applies
+// the exact adjoint for any stride, padding, dilation and groups. The top Ritz
+// value converges from below, fast even where the spectrum is dense near its
+// top (as a convolution's is), much faster than plain power iteration.
 double SpectralNormConv(const at::Tensor& weight, const ConvSpec& conv) {
   const at::Tensor w = Double(weight);
   auto apply = [&](const at::Tensor& x) {
@@ -47,26 +46,36 @@ double SpectralNormConv(const at::Tensor& weight, const ConvSpec& conv) {
     const std::vector<int64_t> outputPadding(conv.stride.size(), 0);
     return at::convolution(x, w, {}, conv.stride, conv.padding, conv.dilation, false, outputPadding, conv.groups);
   };
-  std::vector<int64_t> shape = conv.inputShape;
+  torch::AutoGradMode enableGrad(true);
+  auto gram = [&](const at::Tensor& v) {  // A^T A v: the gradient of <Ax, y> at x = v with y = Av held fixed
+    const at::Tensor x = v.reshape(conv.inputShape).clone().requires_grad_(true);
+    const at::Tensor y = apply(x);
+    return torch::autograd::grad({y}, {x}, {y.detach()})[0].reshape({-1});
+  };
   int64_t n = 1;
-  for (size_t i = 1; i < shape.size(); ++i) n *= shape[i];
-  shape[0] = std::min<int64_t>(kBlock, n);
+  for (int64_t size : conv.inputShape) n *= size;
+  const int64_t steps = std::min<int64_t>(kLanczosSteps, n);
   // A fixed seed: the same layer always gives the same estimate.
   at::Generator generator = at::detail::createCPUGenerator(0);
-  at::Tensor basis = std::get<0>(at::linalg_qr(at::randn({n, shape[0]}, generator, at::TensorOptions().dtype(at::kDouble))));
-  torch::AutoGradMode enableGrad(true);
+  at::Tensor basis = at::zeros({steps, n}, at::kDouble);
+  const at::Tensor start = at::randn({n}, generator, at::TensorOptions().dtype(at::kDouble));
+  basis[0] = start / start.norm();
+  at::Tensor tridiagonal = at::zeros({steps, steps}, at::kDouble);
   double sigma = 0;
-  for (int i = 0; i < kMaxIterations; ++i) {
-    const at::Tensor x = basis.t().reshape(shape).requires_grad_(true);
-    const at::Tensor y = apply(x);
-    // The gradient of <Ax, y> with y = Ax held fixed is A^T A x, for every vector of the block.
-    const at::Tensor image = torch::autograd::grad({y}, {x}, {y.detach()})[0].reshape({shape[0], n}).t();
-    const at::Tensor ritz = basis.t().mm(image);
-    const double next = std::sqrt(std::max(0.0, at::linalg_eigvalsh((ritz + ritz.t()) / 2).max().item<double>()));
-    basis = std::get<0>(at::linalg_qr(image.detach()));
-    const bool settled = std::abs(next - sigma) <= kTolerance * next;
+  for (int64_t j = 0; j < steps; ++j) {
+    at::Tensor z = gram(basis[j]);
+    tridiagonal[j][j] = basis[j].dot(z);
+    const at::Tensor done = basis.narrow(0, 0, j + 1);
+    for (int pass = 0; pass < 2; ++pass) z = z - done.t().mv(done.mv(z));
+    const at::Tensor ritz = at::linalg_eigvalsh(tridiagonal.narrow(0, 0, j + 1).narrow(1, 0, j + 1));
+    const double next = std::sqrt(std::max(0.0, ritz.max().item<double>()));
+    const double size = z.norm().item<double>();
+    const bool settled = std::abs(next - sigma) <= kTolerance * next || size <= kTolerance * next * next;
     sigma = next;
-    if (settled || next == 0) break;
+    if (settled || j + 1 == steps) break;
+    tridiagonal[j][j + 1] = size;
+    tridiagonal[j + 1][j] = size;
+    basis[j + 1] = z / size;
   }
   return sigma;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** `mars-ft`: the command line. One file per subcommand; this one dispatches. */
+import { bound, boundHelp } from './bound.js';
 import { inspect, inspectHelp } from './inspect.js';
 import { UsageError } from './usage.js';
 
@@ -11,6 +12,7 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   inspect: { summary: 'list the parameters and buffers of a TorchScript file', help: inspectHelp, run: inspect },
+  bound: { summary: 'the generalisation bound of a fine-tuned network (distances from its initial weights)', help: boundHelp, run: bound },
 };
 
 const HELP = `mars-ft: fine-tune TorchScript networks with distance-based regularisation (MARS-SP)
