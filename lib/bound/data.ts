@@ -4,7 +4,7 @@
  * Frobenius norm, the margin loss of the fine-tuned network and the l2 norm of
  * each output of the initial one over the sample.
  */
-import { MarsError } from '../errors.js';
+import { MarsError, hasCode } from '../errors.js';
 import type { Module } from '../module.js';
 import { Tensor, tensor } from '../tensor.js';
 
@@ -64,7 +64,9 @@ function checkBatch(batch: Batch, d: number | undefined): number {
 }
 
 async function outputs(module: Module, x: Tensor): Promise<{ values: Float32Array; K: number }> {
-  const out = await module.forward(x);
+  const out = await module.forward(x).catch((e: unknown) => {
+    throw hasCode(e, 'ERR_UNSUPPORTED_OUTPUT') ? new MarsError('ERR_BOUND_UNSUPPORTED', `bound not available: the network must return one tensor of logits (${(e as Error).message})`) : e;
+  });
   if (out.shape.length !== 2 || out.dtype !== 'float32') {
     throw new MarsError('ERR_BOUND_UNSUPPORTED', `the network must return float32 logits of shape [batch, classes], it returned ${out.dtype} [${out.shape.join(', ')}]`);
   }
