@@ -98,7 +98,7 @@ function layerReport(spec: LayerSpec, m: NativeLayerMeasure, c: LayerClass): Lay
   };
 }
 
-function notes(mode: BoundMode, zeroed: string[]): string[] {
+function notes(mode: BoundMode, zeroed: string[], spectral: boolean): string[] {
   const out =
     mode === 'posthoc'
       ? [
@@ -106,7 +106,7 @@ function notes(mode: BoundMode, zeroed: string[]): string[] {
         ]
       : ['a priori: weights range over the given radii; biases and BatchNorm shifts, which MARS-SP does not project, enter with their measured distances'];
   if (zeroed.length) out.push(`missing from the initial network, so starting at zero: ${zeroed.join(', ')}`);
-  out.push("the spectral comparison follows Bartlett et al.'s chain formula over all layers; their Theorem 1.1's log factors and constants are left out");
+  if (spectral) out.push("the spectral comparison follows Bartlett et al.'s chain formula over all layers; their Theorem 1.1's log factors and constants are left out");
   return out;
 }
 
@@ -136,7 +136,7 @@ export async function computeBound(options: BoundOptions): Promise<BoundReport> 
     const { m, d, X, K } = sample;
     return {
       mode: o.mode,
-      notes: notes(o.mode, initial.zeroed),
+      notes: notes(o.mode, initial.zeroed, o.spectral),
       m,
       d,
       X,
