@@ -4,15 +4,14 @@
  * and the Graf et al. reconstruction of Gouk et al.'s Theorem 1.
  */
 import { parseOptions } from '../config.js';
-import { load, type Module } from '../module.js';
 import { native } from '../native.js';
 import type { NativeLayerMeasure } from '../native-types.js';
 import { layerClass, type BoundMode } from './classes.js';
 import { grafReconstruction, spectralBound, type GrafReconstruction, type SpectralBound } from './comparison.js';
 import { summarise } from './data.js';
 import { marginBound, type MarginBound } from './generalisation.js';
-import { initialNetwork } from './init.js';
-import { measureLayers } from './measure.js';
+import { initialNetwork, resolveModule } from './init.js';
+import { maxOf, measureLayers } from './measure.js';
 import { BoundOptionsSchema, type BoundOptions } from './options.js';
 import { buildPlan, type LayerSpec } from './plan.js';
 import { runRecursion, type LayerClass } from './recursion.js';
@@ -72,7 +71,6 @@ export interface BoundReport {
   init: { prefix: string; zeroed: string[] };
 }
 
-const max = (a: ArrayLike<number>) => Array.from(a).reduce((x, y) => Math.max(x, y), 0);
 const rowSums = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a, (x, r) => x + (b[r] as number));
 
 function layerReport(spec: LayerSpec, m: NativeLayerMeasure, c: LayerClass): LayerReport {
@@ -83,15 +81,15 @@ function layerReport(spec: LayerSpec, m: NativeLayerMeasure, c: LayerClass): Lay
     ...(spec.batchnorm && spec.kind !== 'batchnorm' ? { batchnorm: spec.batchnorm.name } : {}),
     head: spec.head,
     rows: m.norm.length,
-    initNorm: max(rowSums(m.initNorm, m.initBias)),
-    norm: max(rowSums(m.norm, m.bias)),
-    distance: max(rowDistances),
+    initNorm: maxOf(rowSums(m.initNorm, m.initBias)),
+    norm: maxOf(rowSums(m.norm, m.bias)),
+    distance: maxOf(rowDistances),
     rowDistances,
-    weightDistance: max(m.distance),
-    biasDistance: max(m.biasDistance),
+    weightDistance: maxOf(m.distance),
+    biasDistance: maxOf(m.biasDistance),
     frobeniusDistance: m.frobeniusDistance,
-    radius: max(c.radius),
-    biasRadius: max(c.biasRadius),
+    radius: maxOf(c.radius),
+    biasRadius: maxOf(c.biasRadius),
     ...(m.spectral !== undefined ? { spectralNorm: m.spectral } : {}),
     operatorL21Distance: m.l21Distance * spec.outputPositions,
     outputPositions: spec.outputPositions,
@@ -110,10 +108,6 @@ function notes(mode: BoundMode, zeroed: string[], spectral: boolean): string[] {
   return out;
 }
 
-async function resolve(model: string | Module): Promise<Module> {
-  return typeof model === 'string' ? load(model) : model;
-}
-
 /**
  * The bound for a fine-tuned network (see docs/bound.md). Runs both networks
  * over the data once in eval mode (a module passed in keeps its mode afterwards),
@@ -122,7 +116,7 @@ async function resolve(model: string | Module): Promise<Module> {
  */
 export async function computeBound(options: BoundOptions): Promise<BoundReport> {
   const o = parseOptions(BoundOptionsSchema, options, 'bound options');
-  const [model, init] = [await resolve(o.model), await resolve(o.init)];
+  const [model, init] = [await resolveModule(o.model), await resolveModule(o.init)];
   const wasTraining = model.training;
   model.eval();
   try {
@@ -149,7 +143,7 @@ export async function computeBound(options: BoundOptions): Promise<BoundReport> 
         ? { spectral: spectralBound(layers.map((l) => ({ spectral: l.spectralNorm as number, l21Distance: l.operatorL21Distance })), sample.dataFrobenius, o.margin, m) }
         : {}),
       graf: grafReconstruction(
-        measures.map((me, j) => ({ norm: max(me.norm), distance: max((classes[j] as LayerClass).radius) })),
+        measures.map((me, j) => ({ norm: maxOf(me.norm), distance: maxOf((classes[j] as LayerClass).radius) })),
         { X, d, m, K },
       ),
       init: { prefix: initial.prefix, zeroed: initial.zeroed },

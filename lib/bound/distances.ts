@@ -4,11 +4,11 @@
  * (unfolded, no data needed). The bound itself, with BatchNorm folded and the
  * data's part, is `computeBound`.
  */
-import { load, type Module } from '../module.js';
+import type { Module } from '../module.js';
 import { native } from '../native.js';
 import type { LayerKind } from '../native-types.js';
-import { matchInit } from './init.js';
-import { pick } from './measure.js';
+import { matchInit, resolveModule } from './init.js';
+import { maxOf, pick } from './measure.js';
 
 export interface TensorDistance {
   /** Parameter name, e.g. `layer1.0.conv1.weight`. */
@@ -26,15 +26,13 @@ export interface TensorDistance {
   fromZero: boolean;
 }
 
-const max = (a: Float64Array) => a.reduce((x, y) => Math.max(x, y), 0);
-
 /**
  * The distance of every parameter of `model` from `init` (matched by name as in
  * computeBound: the same names, or the backbone alone with the missing head at zero).
  * A trainer logs these per epoch; call `computeBound` for the bound itself.
  */
 export async function layerDistances(model: Module | string, init: Module | string): Promise<TensorDistance[]> {
-  const [m, i] = [typeof model === 'string' ? await load(model) : model, typeof init === 'string' ? await load(init) : init];
+  const [m, i] = [await resolveModule(model), await resolveModule(init)];
   const params = m.parameters();
   const { pairs } = matchInit([...params, ...m.buffers()], [...i.parameters(), ...i.buffers()]);
   const source = new Map(pairs);
@@ -57,10 +55,10 @@ export async function layerDistances(model: Module | string, init: Module | stri
       name: p.name,
       kind: p.kind,
       shape: p.shape,
-      mars: max(rows.distance),
+      mars: maxOf(rows.distance),
       frobenius: rows.frobeniusDistance,
-      norm: max(rows.norm),
-      initNorm: max(rows.initNorm),
+      norm: maxOf(rows.norm),
+      initNorm: maxOf(rows.initNorm),
       fromZero: from === null,
     });
   }

@@ -7,7 +7,7 @@
  * a new head at zero.
  */
 import { MarsError } from '../errors.js';
-import { Module } from '../module.js';
+import { Module, load } from '../module.js';
 import { native } from '../native.js';
 import type { ParameterInfo } from '../native-types.js';
 
@@ -18,6 +18,11 @@ export interface InitMatch {
   prefix: string;
   /** Parameters that start at zero. */
   zeroed: string[];
+}
+
+/** A loaded module as is, or the TorchScript file at a path loaded (in eval mode). */
+export async function resolveModule(model: Module | string): Promise<Module> {
+  return typeof model === 'string' ? load(model) : model;
 }
 
 const tensorsOf = (m: Module): ParameterInfo[] => [...m.parameters(), ...m.buffers()];

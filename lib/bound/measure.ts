@@ -40,6 +40,9 @@ function weightOf(tensors: Tensors, spec: LayerSpec): NativeTensor {
   return tensor(new Float32Array(channels).fill(1), [channels, 1]).handle;
 }
 
+/** The largest entry (0 for none): a layer's norm from its rows. */
+export const maxOf = (a: ArrayLike<number>): number => Array.from(a).reduce((x, y) => Math.max(x, y), 0);
+
 const OPERATOR = { conv: 'conv', linear: 'linear', batchnorm: 'diagonal' } as const;
 
 /** One measurement per layer, in plan order; `spectral` false skips the spectral norms (the slow part). */

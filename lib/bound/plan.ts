@@ -98,7 +98,8 @@ class PlanBuilder {
 
   constructor(private readonly graph: ModuleGraph) {
     this.data.add(graph.input);
-    for (const node of graph.nodes) for (const i of node.inputs) this.uses.set(i, (this.uses.get(i) ?? 0) + 1);
+    // Reading a shape is not a use: it does not stop a BatchNorm from folding into the layer before it.
+    for (const node of graph.nodes.filter((n) => !SHAPE_READERS.has(n.kind))) for (const i of node.inputs) this.uses.set(i, (this.uses.get(i) ?? 0) + 1);
     for (const o of graph.outputs) this.uses.set(o, (this.uses.get(o) ?? 0) + 1);
   }
 
