@@ -44,6 +44,9 @@ const identityInEval: Rule = (b, node) => {
   b.addStep(node, { op: 'scale', factor: 1, input: b.dataInput(node) });
 };
 
+/** The module a weight belongs to: `layer1.0.conv1` for `layer1.0.conv1.weight`. */
+const moduleOf = (weight: string) => weight.replace(/\.weight$/, '');
+
 function convRule(groupsAt: number, transposedAt?: number): Rule {
   return (b, node) => {
     const input = b.dataInput(node);
@@ -55,7 +58,7 @@ function convRule(groupsAt: number, transposedAt?: number): Rule {
     b.addLayer(
       node,
       {
-        name: weight.replace(/\.weight$/, ''),
+        name: moduleOf(weight),
         kind: 'conv',
         weight,
         bias: b.param(node, 2, true),
@@ -81,7 +84,7 @@ function linearPositions(b: PlanBuilder, node: GraphNode): number {
 const linearRule: Rule = (b, node) => {
   const input = b.dataInput(node);
   const weight = b.param(node, 1);
-  const spec = { name: weight.replace(/\.weight$/, ''), kind: 'linear' as const, weight, bias: b.param(node, 2, true), transpose: false };
+  const spec = { name: moduleOf(weight), kind: 'linear' as const, weight, bias: b.param(node, 2, true), transpose: false };
   b.addLayer(node, { ...spec, outputPositions: linearPositions(b, node) }, input);
 };
 
@@ -92,7 +95,7 @@ const matmulRule: Rule = (b, node) => {
   const ofTransposed = b.transposedParam(other);
   const weight = ofTransposed ?? b.param(node, 1);
   if (b.shape(node, input).length < 2) throw unsupported(node, 'a product over the batch axis');
-  const spec = { name: weight.replace(/\.weight$/, ''), kind: 'linear' as const, weight, transpose: ofTransposed === undefined };
+  const spec = { name: moduleOf(weight), kind: 'linear' as const, weight, transpose: ofTransposed === undefined };
   b.addLayer(node, { ...spec, outputPositions: linearPositions(b, node) }, input);
 };
 
