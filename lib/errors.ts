@@ -24,7 +24,9 @@ export type ErrorCode =
   | 'ERR_TRAINING'
   | 'ERR_NONFINITE_LOSS'
   | 'ERR_ABORTED'
-  | 'ERR_CHECKPOINT';
+  | 'ERR_CHECKPOINT'
+  | 'ERR_BOUND_UNSUPPORTED'
+  | 'ERR_BOUND_INIT';
 
 /** An error raised by mars-finetune, with a stable machine-readable `code`. */
 export class MarsError extends Error {

@@ -12,3 +12,8 @@ export { METHODS, type Method, type RegulariserOptions } from './regularisers.js
 export { Classifier, type Prediction } from './predict.js';
 export { loadCheckpoint, type CheckpointMeta, type LoadedCheckpoint } from './checkpoint.js';
 export * from './data/index.js';
+export { computeBound, type BoundReport, type LayerReport } from './bound/compute.js';
+export { layerDistances, type TensorDistance } from './bound/distances.js';
+export { foldBatchNorm, type BatchNormTensors } from './bound/fold.js';
+export type { BoundData, Batch } from './bound/data.js';
+export type { BoundOptions, Radii } from './bound/options.js';

@@ -87,6 +87,85 @@ export interface NativeSession {
   loadOptimizer(state: Buffer): void;
 }
 
+/** A value of a module's inlined forward graph (native/graph.h). */
+export interface GraphValue {
+  name: string;
+  /** TorchScript type: `Tensor`, `int`, `int[]`, `float`, `bool`, `NoneType`, `Tensor[]`, ... */
+  type: string;
+  /** Dotted parameter or buffer name when the value is one. */
+  param?: string;
+  isConstant?: boolean;
+  /** A constant's value (numbers, flags, null, strings and lists of them; undefined for tensors). */
+  constant?: unknown;
+  /** The shape one run on a two-sample batch gave (tensors only). */
+  shape?: number[];
+}
+
+/** A node that computes (constants and attribute reads live on the values). */
+export interface GraphNode {
+  kind: string;
+  /** Value indices; for control flow also what its blocks read. */
+  inputs: number[];
+  outputs: number[];
+  hasBlocks: boolean;
+  /** Submodule path the node was inlined from, e.g. `layer1.0.bn1`. */
+  scope: string;
+  /** `file:line` of the code that made it. */
+  source: string;
+}
+
+export interface ModuleGraph {
+  values: GraphValue[];
+  nodes: GraphNode[];
+  input: number;
+  outputs: number[];
+}
+
+export interface NativeBatchNorm {
+  weight: NativeTensor | null;
+  bias: NativeTensor | null;
+  runningMean: NativeTensor;
+  runningVar: NativeTensor;
+  eps: number;
+}
+
+export interface NativeConvSpec {
+  /** One sample: `[1, C, H, W]`. */
+  inputShape: number[];
+  stride: number[];
+  padding: number[] | 'same' | 'valid';
+  dilation: number[];
+  groups: number;
+}
+
+/** What `measureLayer` needs; an absent initial weight or bias counts as zero. */
+export interface NativeLayerInput {
+  weight: NativeTensor;
+  initWeight: NativeTensor | null;
+  bias: NativeTensor | null;
+  initBias: NativeTensor | null;
+  transpose: boolean;
+  batchnorm: NativeBatchNorm | null;
+  initBatchnorm: NativeBatchNorm | null;
+  op: 'linear' | 'conv' | 'diagonal' | '';
+  conv: NativeConvSpec | null;
+}
+
+/** Per-row statistics in float64 (of the folded layer when a BatchNorm was folded in). */
+export interface NativeLayerMeasure {
+  norm: Float64Array;
+  initNorm: Float64Array;
+  distance: Float64Array;
+  bias: Float64Array;
+  initBias: Float64Array;
+  biasDistance: Float64Array;
+  frobeniusDistance: number;
+  l21Distance: number;
+  unfoldedInitNorm?: Float64Array;
+  initScale?: Float64Array;
+  spectral?: number;
+}
+
 export interface NativeAddon {
   Tensor: abstract new (...args: never[]) => NativeTensor;
   Module: abstract new (...args: never[]) => NativeModule;
@@ -98,4 +177,8 @@ export interface NativeAddon {
   info(): RuntimeInfo;
   setNumThreads(n: number): void;
   manualSeed(seed: number): void;
+  boundGraph(module: NativeModule, sample: NativeTensor): Promise<ModuleGraph>;
+  measureLayer(layer: NativeLayerInput): Promise<NativeLayerMeasure>;
+  foldBatchNorm(weight: NativeTensor, bias: NativeTensor | null, bn: NativeBatchNorm): Promise<{ weight: NativeTensor; bias: NativeTensor; scale: NativeTensor }>;
+  initialNetwork(model: NativeModule, init: NativeModule, pairs: [string, string | null][]): Promise<NativeModule>;
 }

@@ -1,7 +1,8 @@
 /**
  * Finds and loads the native addon. Candidates, in order: the file named by
- * MARS_FT_BINARY; the prebuilds for this platform (one per LibTorch version
- * and flavour); a local build. Each is checked against its build manifest and
+ * MARS_FT_BINARY; a local build (it exists only when someone built from
+ * source, here or because no prebuild loaded, so it is what they want); the
+ * prebuilds for this platform (one per LibTorch version and flavour). Each is checked against its build manifest and
  * the LibTorch it would load, then test-loaded in a child process (so a bad
  * binary cannot crash the caller; the verdict is cached). If none passes, one
  * error lists every candidate, why it was refused, and the fix.
@@ -38,13 +39,13 @@ interface Candidate {
 function listCandidates(): Candidate[] {
   if (process.env.MARS_FT_BINARY) return [{ path: resolve(process.env.MARS_FT_BINARY), origin: 'MARS_FT_BINARY' }];
   const out: Candidate[] = [];
+  for (const config of ['Release', 'Debug']) out.push({ path: join(packageRoot, 'build', config, BINARY), origin: `local build (${config})` });
   const prebuilds = join(packageRoot, 'prebuilds');
   if (existsSync(prebuilds)) {
     for (const dir of readdirSync(prebuilds).sort()) {
       if (dir.startsWith(`${process.platform}-${process.arch}-`)) out.push({ path: join(prebuilds, dir, BINARY), origin: `prebuild ${dir}` });
     }
   }
-  for (const config of ['Release', 'Debug']) out.push({ path: join(packageRoot, 'build', config, BINARY), origin: `local build (${config})` });
   return out;
 }
 

@@ -3,6 +3,7 @@
 
 #include "addon_data.h"
 #include "classifier.h"
+#include "bound.h"
 #include "module.h"
 #include "runtime.h"
 #include "session.h"
@@ -17,6 +18,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mars::InitRuntime(env, exports);
   mars::InitClassifier(env, exports);
   mars::SessionWrap::Init(env, exports);
+  mars::InitBound(env, exports);
   return exports;
 }
 

@@ -9,6 +9,7 @@
 #include "convert.h"
 #include "errors.h"
 #include "kernels/projection.h"
+#include "norms.h"
 #include "session_options.h"
 #include "tensor.h"
 
@@ -294,12 +295,13 @@ Napi::Value SessionWrap::Distances(const Napi::CallbackInfo& info) {
     for (const auto& p : state_->model->module.named_parameters(true)) {
       if (p.value.dim() < 2) continue;
       const bool head = p.name.rfind("head.", 0) == 0;
-      const at::Tensor diff = head ? p.value : p.value - state_->init.at(p.name);
+      const RowNorms rows = MeasureRows(p.value, c10::nullopt,
+                                        head ? c10::optional<at::Tensor>() : state_->init.at(p.name), c10::nullopt);
       Napi::Object o = Napi::Object::New(env);
       o.Set("name", p.name);
-      o.Set("rows", static_cast<double>(diff.size(0)));
-      o.Set("mars", Rows(diff).abs().sum(1).max().item<double>());
-      o.Set("frobenius", diff.norm().item<double>());
+      o.Set("rows", static_cast<double>(p.value.size(0)));
+      o.Set("mars", rows.distance.max().item<double>());
+      o.Set("frobenius", rows.frobeniusDistance);
       const auto r = radius.find(p.name);
       if (r != radius.end()) o.Set("radius", r->second);
       out.Set(out.Length(), o);

@@ -9,7 +9,7 @@ root=$(pwd)
 node scripts/prebuild.mjs
 tarball=$(npm pack --silent | tail -n 1)
 work=$(mktemp -d)
-trap 'rm -rf "$work" "$root/$tarball"' EXIT
+trap 'rm -rf "$work" "$root/$tarball" "$root/prebuilds" "$root/build-prebuild"' EXIT
 mkdir -p "$work/app" "$work/stubs"
 for tool in cc gcc g++ c++ clang clang++ cmake make ninja; do
   printf '#!/bin/sh\necho "%s was called" >> "%s/called"\nexit 1\n' "$tool" "$work" > "$work/stubs/$tool"

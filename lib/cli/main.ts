@@ -2,6 +2,7 @@
 /** `mars-ft`: the command line. One file per subcommand; this one dispatches. */
 import { demo, demoHelp } from './demo.js';
 import { finetune, finetuneHelp } from './finetune.js';
+import { bound, boundHelp } from './bound.js';
 import { inspect, inspectHelp } from './inspect.js';
 import { predict, predictHelp } from './predict.js';
 import { UsageError } from './usage.js';
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, Command> = {
   finetune: { summary: 'fine-tune a TorchScript backbone on labelled data', help: finetuneHelp, run: finetune },
   predict: { summary: 'classify images with a fine-tuned model', help: predictHelp, run: predict },
   inspect: { summary: 'list the parameters and buffers of a TorchScript file', help: inspectHelp, run: inspect },
+  bound: { summary: 'the generalisation bound of a fine-tuned network (distances from its initial weights)', help: boundHelp, run: bound },
 };
 
 const HELP = `mars-ft: fine-tune TorchScript networks with distance-based regularisation (MARS-SP)

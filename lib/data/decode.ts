@@ -5,7 +5,7 @@
  * apart from a corrupt one in the reason given.
  */
 import { readFile } from 'node:fs/promises';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { MarsError } from '../errors.js';
 import type { ItemRef, Pixels } from './dataset.js';
 import { planGeometry, type Rect, type Stage } from './geometry.js';
@@ -33,8 +33,8 @@ export async function decodeItem(ref: ItemRef, transforms: readonly Transform[],
   }
   // Grey files stay one channel, so that grey batches need no conversion at all.
   const channels = meta.space === 'b-w' || meta.space === 'grey16' ? 1 : 3;
-  const [first, ...rest] = planGeometry(transforms, meta.width, meta.height, rng).stages;
-  const { crop, flip } = planGeometry.last;
+  const { stages, crop, flip } = planGeometry(transforms, meta.width, meta.height, rng);
+  const [first, ...rest] = stages;
   return { pixels: await runStages(await run(image, first, channels), rest), crop, flip };
 }
 
@@ -48,7 +48,7 @@ async function runStages(pixels: Pixels, stages: readonly Stage[]): Promise<Pixe
 }
 
 /** One sharp pass: crop, resize, then 8-bit interleaved output without alpha, in `channels` channels. */
-async function run(image: sharp.Sharp, stage: Stage | undefined, channels: 1 | 3): Promise<Pixels> {
+async function run(image: Sharp, stage: Stage | undefined, channels: 1 | 3): Promise<Pixels> {
   if (stage?.crop) image.extract(stage.crop);
   if (stage) image.resize(stage.width, stage.height, { fit: 'fill', kernel: stage.kernel });
   const { data, info } = await image

@@ -2,7 +2,6 @@
  * Zod schemas for every data option. They are the one source of defaults:
  * code reads parsed options and never restates a default.
  */
-import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { MarsError } from '../errors.js';
 import type { ParameterInfo } from './channels.js';
@@ -23,24 +22,24 @@ export const kernelSchema = z
   .default('linear');
 
 export const transformSchema = z.discriminatedUnion('op', [
-  z.object({
+  z.strictObject({
     op: z.literal('resize'),
     /** A number sets the shorter side (aspect kept, longer side truncated like torchvision); a pair is exact [h, w]. */
     size: z.union([positiveInt, z.tuple([positiveInt, positiveInt])]),
     kernel: kernelSchema,
   }),
-  z.object({ op: z.literal('centerCrop'), size: size2d }),
-  z.object({ op: z.literal('randomCrop'), size: size2d }),
-  z.object({
+  z.strictObject({ op: z.literal('centerCrop'), size: size2d }),
+  z.strictObject({ op: z.literal('randomCrop'), size: size2d }),
+  z.strictObject({
     op: z.literal('randomResizedCrop'),
     size: size2d,
     scale: range(0.08, 1).refine(([, hi]) => hi <= 1, 'scale must be within (0, 1]'),
     ratio: range(3 / 4, 4 / 3),
     kernel: kernelSchema,
   }),
-  z.object({ op: z.literal('horizontalFlip'), p: z.number().min(0).max(1).default(0.5) }),
-  z.object({ op: z.literal('toChannels'), channels: z.union([z.literal(1), z.literal(3)]) }),
-  z.object({
+  z.strictObject({ op: z.literal('horizontalFlip'), p: z.number().min(0).max(1).default(0.5) }),
+  z.strictObject({ op: z.literal('toChannels'), channels: z.union([z.literal(1), z.literal(3)]) }),
+  z.strictObject({
     op: z.literal('normalize'),
     mean: z.array(z.number()).min(1),
     std: z.array(z.number().positive()).min(1),
@@ -49,7 +48,7 @@ export const transformSchema = z.discriminatedUnion('op', [
 
 /** Select classes (relabelled 0..k-1 in the given order), then sample n per class or a fraction of each. */
 export const selectOptionsSchema = z
-  .object({
+  .strictObject({
     classes: z.array(z.number().int()).min(1).optional(),
     perClass: positiveInt.optional(),
     fraction: fraction.optional(),
@@ -57,7 +56,20 @@ export const selectOptionsSchema = z
   })
   .refine((o) => o.perClass === undefined || o.fraction === undefined, 'give perClass or fraction, not both');
 
-export const splitOptionsSchema = z.object({ validation: fraction, seed });
+/** In-memory pixels: N items of height × width × channels uint8, interleaved (numpy's NHWC). */
+export const arraySourceSchema = z.strictObject({
+  pixels: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'pixels must be a Uint8Array'),
+  labels: z.custom<ArrayLike<number>>((v) => typeof (v as ArrayLike<number> | null)?.length === 'number', 'labels must be array-like'),
+  width: positiveInt,
+  height: positiveInt,
+  channels: z.union([z.literal(1), z.literal(3)]),
+  /** Label i is classNames[i]; without them, "0".."max label". */
+  classNames: z.array(z.string()).min(1).optional(),
+  /** Names items in messages as `name#index`. */
+  name: z.string().default('array'),
+});
+
+export const splitOptionsSchema = z.strictObject({ validation: fraction, seed });
 
 /** What a skipped item was and why; `index` is the dataset index, `key` the file (or file#item). */
 export interface SkippedItem {
@@ -71,7 +83,7 @@ export interface SkipSummary {
   items: SkippedItem[];
 }
 
-export const loaderOptionsSchema = z.object({
+export const loaderOptionsSchema = z.strictObject({
   batchSize: positiveInt.default(32),
   shuffle: z.boolean().default(true),
   seed,
@@ -79,11 +91,11 @@ export const loaderOptionsSchema = z.object({
   /** Batches decoded ahead of the consumer; memory is bounded by this, not by the dataset. */
   prefetch: positiveInt.default(2),
   /**
-   * Items decoding at once. sharp's work runs on libuv's pool (4 threads by
-   * default); a little more than the cores keeps it busy across the hops
-   * between read, header and decode (see docs/data.md for the measurement).
+   * Items decoding at once. sharp works on libuv's thread pool; twice its
+   * size keeps it busy across each item's hops (read, header, decode), as
+   * measured in docs/data.md. Set UV_THREADPOOL_SIZE to use more cores.
    */
-  concurrency: positiveInt.default(() => availableParallelism() * 2),
+  concurrency: positiveInt.default(() => 2 * (Number(process.env.UV_THREADPOOL_SIZE) || 4)),
   onError: z.enum(['skip', 'fail']).default('skip'),
   transforms: z.array(transformSchema).default([]),
   /** The backbone's parameter listing; without a `toChannels` transform, batches get its input channels. */
@@ -97,6 +109,7 @@ export type TransformInput = z.input<typeof transformSchema>;
 export type Kernel = z.output<typeof kernelSchema>;
 export type SelectOptions = z.input<typeof selectOptionsSchema>;
 export type SplitOptions = z.input<typeof splitOptionsSchema>;
+export type ArraySource = z.input<typeof arraySourceSchema>;
 export type LoaderOptions = z.input<typeof loaderOptionsSchema>;
 export type ParsedLoaderOptions = z.output<typeof loaderOptionsSchema>;
 

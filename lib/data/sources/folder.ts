@@ -4,8 +4,8 @@
  * name, recursively) so that item indices agree with it.
  */
 import type { Dirent } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { opendir, readdir, stat } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import { MarsError } from '../../errors.js';
 import { Dataset } from '../dataset.js';
 import { fileStore } from './files.js';
@@ -23,7 +23,7 @@ export async function openImageFolder(root: string): Promise<Dataset> {
   }
   const classNames: string[] = [];
   for (const entry of entries) {
-    if (!entry.name.startsWith('.') && (await isDirectory(root, entry))) classNames.push(entry.name);
+    if (!entry.name.startsWith('.') && (entry.isDirectory() || (await isLinkToDirectory(root, entry)))) classNames.push(entry.name);
   }
   classNames.sort(byCodeUnit);
   if (classNames.length === 0) {
@@ -49,21 +49,23 @@ async function listFiles(dir: string): Promise<string[]> {
   const groups: { dir: string; names: string[] }[] = [];
   const walk = async (current: string): Promise<void> => {
     const names: string[] = [];
-    for (const entry of await readdir(current, { withFileTypes: true })) {
+    // Entry by entry rather than one array of them all, so a huge folder is never listed twice in memory.
+    for await (const entry of await opendir(current)) {
       if (entry.name.startsWith('.')) continue;
-      if (await isDirectory(current, entry)) await walk(join(current, entry.name));
+      if (entry.isDirectory() || (await isLinkToDirectory(current, entry))) await walk(join(current, entry.name));
       else names.push(entry.name);
     }
     groups.push({ dir: current, names: names.sort(byCodeUnit) });
   };
   await walk(dir);
   groups.sort((a, b) => byCodeUnit(a.dir, b.dir));
-  return groups.flatMap((g) => g.names.map((name) => join(g.dir, name)));
+  // Concatenation shares each folder's string among its files, where join() would build every path afresh.
+  return groups.flatMap((g) => g.names.map((name) => g.dir + sep + name));
 }
 
-/** Follows symbolic links, as ImageFolder does. */
-async function isDirectory(parent: string, entry: Dirent): Promise<boolean> {
-  if (!entry.isSymbolicLink()) return entry.isDirectory();
+/** Folders reached through symbolic links count, as ImageFolder follows them. */
+async function isLinkToDirectory(parent: string, entry: Dirent): Promise<boolean> {
+  if (!entry.isSymbolicLink()) return false;
   return (await stat(join(parent, entry.name)).catch(() => null))?.isDirectory() ?? false;
 }
 

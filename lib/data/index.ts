@@ -1,0 +1,22 @@
+/** Data: sources, selection, transforms and batch streaming for fine-tuning. */
+export { inferInputChannels, type ParameterInfo } from './channels.js';
+export { Dataset, type ItemRef, type ItemStore, type Pixels } from './dataset.js';
+export { DataLoader, type Batch } from './loader.js';
+export type { ArraySource, Kernel, LoaderOptions, SelectOptions, SkippedItem, SkipSummary, SplitOptions, Transform } from './options.js';
+export { select, selectClasses, splitDataset } from './select.js';
+export { fromArrays } from './sources/arrays.js';
+export { openImageFolder } from './sources/folder.js';
+export { openIdx } from './sources/idx.js';
+export { openManifest } from './sources/manifest.js';
+export { openDataset, parseDataSpec, type DataSpec } from './spec.js';
+export {
+  centerCrop,
+  horizontalFlip,
+  IMAGENET,
+  normalize,
+  randomCrop,
+  randomResizedCrop,
+  resize,
+  toChannels,
+  type Size,
+} from './transforms.js';
