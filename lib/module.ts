@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { stat, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { checkArchive } from './archive.js';
 import { LoadOptionsSchema, SaveOptionsSchema, DeviceSchema, parseOptions, type LoadOptions, type SaveOptions } from './config.js';
 import { MarsError, type ErrorCode } from './errors.js';
 import { native } from './native.js';
@@ -142,6 +143,7 @@ export async function load(path: string, options?: LoadOptions): Promise<Module>
   if (!info) throw new MarsError('ERR_TORCHSCRIPT_LOAD', `cannot load TorchScript file '${path}': no such file`);
   if (!info.isFile()) throw new MarsError('ERR_TORCHSCRIPT_LOAD', `cannot load TorchScript file '${path}': not a regular file`);
   if (info.size === 0) throw new MarsError('ERR_TORCHSCRIPT_LOAD', `cannot load TorchScript file '${path}': the file is empty`);
+  await checkArchive(path);
   const loaded = await native().loadModule(path, o.device, o.extraFiles).catch((e: unknown) => {
     throw rethrowNative(e, `; is it a TorchScript file? Export it from PyTorch with torch.jit.script(model).save('${basename(path)}')`);
   });
