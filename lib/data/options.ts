@@ -3,7 +3,6 @@
  * code reads parsed options and never restates a default.
  */
 import { z } from 'zod';
-import { MarsError } from '../errors.js';
 import type { ParameterInfo } from './channels.js';
 
 const positiveInt = z.number().int().positive();
@@ -113,11 +112,3 @@ export type ArraySource = z.input<typeof arraySourceSchema>;
 export type LoaderOptions = z.input<typeof loaderOptionsSchema>;
 export type ParsedLoaderOptions = z.output<typeof loaderOptionsSchema>;
 
-/** Parses options, turning zod's error into the package's error type. */
-export function parseOptions<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
-  const result = schema.safeParse(value);
-  if (!result.success) {
-    throw new MarsError('ERR_INVALID_ARGUMENT', `invalid ${what}: ${z.prettifyError(result.error)}`, { cause: result.error });
-  }
-  return result.data;
-}

@@ -5,7 +5,8 @@
  */
 import { MarsError } from '../errors.js';
 import type { Dataset } from './dataset.js';
-import { parseOptions, selectOptionsSchema, splitOptionsSchema, type SelectOptions, type SplitOptions } from './options.js';
+import { parseOptions } from '../config.js';
+import { selectOptionsSchema, splitOptionsSchema, type SelectOptions, type SplitOptions } from './options.js';
 import { deriveSeed, Rng, shuffle, Stream } from './rng.js';
 
 /** Keeps the given classes and relabels them 0..k-1 in the given order (e.g. [5..9] → 0..4). */

@@ -4,7 +4,8 @@
  * operations (toChannels, normalize) act on the final pixels wherever they
  * appear, which is equivalent because they commute with the geometry.
  */
-import { parseOptions, transformSchema, type Kernel, type Transform } from './options.js';
+import { parseOptions } from '../config.js';
+import { transformSchema, type Kernel, type Transform } from './options.js';
 
 /** torchvision's ImageNet statistics, for backbones trained on ImageNet. */
 export const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildLib } from './helpers/build.js';
+import { ROOT } from '../helpers/paths.js';
 import { tempDir } from './helpers/tmp.js';
 
 /** The bound docs/data.md states for this setting: 32×32 JPEGs, batch 64, prefetch 2, default concurrency. */
@@ -23,10 +23,10 @@ interface Report {
 
 describe('streaming memory', () => {
   const root = tempDir();
-  let lib = '';
+  // The compiled package (npm run build), as a user's process would load it.
+  const lib = join(ROOT, 'dist', 'data', 'index.js');
 
   beforeAll(async () => {
-    lib = buildLib(join(root, 'build'));
     // 200 distinct noise JPEGs from sharp, written as 20,000 files in 10 classes; the first 2,000 also form the small set.
     const jpegs = await Promise.all(
       Array.from({ length: 200 }, (_, i) =>

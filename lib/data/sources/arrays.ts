@@ -1,7 +1,8 @@
 /** In-memory pixels, e.g. from numpy: one Uint8Array of N items, each H×W×C interleaved. */
 import { MarsError } from '../../errors.js';
 import { Dataset, integerClassNames, type ItemStore } from '../dataset.js';
-import { arraySourceSchema, parseOptions, type ArraySource } from '../options.js';
+import { parseOptions } from '../../config.js';
+import { arraySourceSchema, type ArraySource } from '../options.js';
 
 export function fromArrays(source: ArraySource): Dataset {
   const { pixels, width, height, channels, name, classNames, ...rest } = parseOptions(arraySourceSchema, source, 'array source');
