@@ -31,8 +31,23 @@ export interface EpochEnd {
   train: SplitMetrics & { penalty: number };
   validation?: SplitMetrics;
   seconds: number;
-  /** Per regularised tensor: distance from its centre (MARS and Frobenius) and radius. */
+  /** Per weight tensor: distance from its centre (W0; zero for the head, MARS and Frobenius) and radius. */
   distances: { name: string; mars: number; frobenius: number; radius?: number }[];
+  /** The post hoc bound on the training data (docs/bound.md), with the `bound` option. */
+  bound?: EpochBound;
+}
+
+/** The bound's headline terms after an epoch (computeBound gives the full report). */
+export interface EpochBound {
+  /** Q(output)/m: the Rademacher complexity bound of one output. */
+  rademacher: number;
+  marginLoss: number;
+  /** (4K/ρ) R_S(Π1) */
+  complexity: number;
+  confidence: number;
+  total: number;
+  /** Bartlett et al.'s complexity term, with `spectral: true`. */
+  spectralComplexity?: number;
 }
 
 const fn = <T>(what: string) => z.custom<T>((v) => typeof v === 'function', `${what} must be a function`);
@@ -63,6 +78,17 @@ export const FineTuneSchema = z.strictObject({
   monitor: metric.optional(),
   /** Stop after this many epochs without improvement of `monitor`. */
   patience: z.number().int().positive().optional(),
+  /**
+   * Compute the post hoc generalisation bound on the training data after every
+   * epoch (one extra pass over it; spectral norms only when asked, they are slow).
+   */
+  bound: z
+    .strictObject({
+      margin: z.number().finite().positive().default(1),
+      delta: z.number().gt(0).lt(1).default(0.05),
+      spectral: z.boolean().default(false),
+    })
+    .optional(),
   onBatchEnd: fn<(e: BatchEnd) => void>('onBatchEnd').optional(),
   onEpochEnd: fn<(e: EpochEnd) => void>('onEpochEnd').optional(),
   signal: z.instanceof(AbortSignal).optional(),

@@ -11,7 +11,8 @@ import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoin
 import { DataLoader } from './data/loader.js';
 import type { Dataset } from './data/dataset.js';
 import { MarsError } from './errors.js';
-import { FineTuneSchema, type EpochEnd, type FineTuneOptions, type ParsedFineTuneOptions, type SplitMetrics } from './finetune-options.js';
+import { computeBound } from './bound/compute.js';
+import { FineTuneSchema, type EpochBound, type EpochEnd, type FineTuneOptions, type ParsedFineTuneOptions, type SplitMetrics } from './finetune-options.js';
 import { load, type Module } from './module.js';
 import { Classifier } from './predict.js';
 import { deltaChannelWeights } from './delta.js';
@@ -20,7 +21,7 @@ import { learningRate } from './schedule.js';
 import { tensor } from './tensor.js';
 import { Trainer } from './trainer.js';
 
-export type { FineTuneOptions, EpochEnd, BatchEnd, SplitMetrics } from './finetune-options.js';
+export type { FineTuneOptions, EpochEnd, EpochBound, BatchEnd, SplitMetrics } from './finetune-options.js';
 
 export interface FineTuneResult {
   /** The fine-tuned classifier (the best epoch's when `monitor` is set). */
@@ -61,6 +62,13 @@ export async function evaluateSplit(trainer: Trainer, loader: DataLoader): Promi
 async function itemShapeOf(loader: DataLoader): Promise<number[]> {
   for await (const b of loader.epoch(0)) return b.shape.slice(1);
   throw new MarsError('ERR_DATA', 'the training data is empty');
+}
+
+/** The post hoc bound of the classifier now, against the starting backbone (the head starts at zero). */
+async function epochBound(model: Module, backbone: Module, data: DataLoader, o: NonNullable<ParsedFineTuneOptions['bound']>): Promise<EpochBound> {
+  const r = await computeBound({ model, init: backbone, data: data.epoch(0), margin: o.margin, delta: o.delta, spectral: o.spectral });
+  const { marginLoss, complexity, confidence, total } = r.generalisation;
+  return { rademacher: r.rademacher, marginLoss, complexity, confidence, total, ...(r.spectral ? { spectralComplexity: r.spectral.complexity } : {}) };
 }
 
 function monitorValue(entry: EpochEnd, monitor: string): number | undefined {
@@ -168,6 +176,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
       ...(o.validation ? { validation: await evaluateSplit(trainer, loaderFor(o, o.validation, backbone, false)) } : {}),
       seconds: (performance.now() - started) / 1000,
       distances: trainer.distances().map(({ name, mars, frobenius, radius }) => ({ name, mars, frobenius, ...(radius === undefined ? {} : { radius }) })),
+      ...(o.bound ? { bound: await epochBound(model, backbone, loaderFor(o, o.train, backbone, false), o.bound) } : {}),
     };
     history.push(entry);
     await save(lastPath, epoch + 1);

@@ -93,6 +93,17 @@ with torch.no_grad():
     expect(['5', '6', '7', '8', '9']).toContain(predictions[0]![0]!.className);
   });
 
+  it('with `bound`, logs each epoch the post hoc bound that computeBound gives for the final model', async () => {
+    const result = await fineTune({ ...base(), backbone: await load(fixturePath('bn_resnet')), bound: { margin: 2 } });
+    const logged = result.history.map((h) => h.bound!);
+    expect(logged).toHaveLength(2);
+    const { computeBound } = await import('../lib/index.js');
+    const direct = await computeBound({ model: result.model.module, init: fixturePath('bn_resnet'), data: new (await import('../lib/data/loader.js')).DataLoader(train, { batchSize: 25, shuffle: false }).epoch(0), margin: 2, spectral: false });
+    expect(logged[1]!.rademacher).toBeCloseTo(direct.rademacher, 10);
+    expect(logged[1]!.total).toBeCloseTo(direct.generalisation.total, 10);
+    expect(logged[1]!.rademacher).toBeGreaterThan(0);
+  });
+
   it('resuming from last.pt gives the same weights as an uninterrupted run', async () => {
     const straight = await fineTune({ ...base(), epochs: 3 });
     const checkpointDir = join(dir, 'resume');
