@@ -7,3 +7,12 @@ export { tensor, Tensor, type TensorData, type TypedArrayFor } from './tensor.js
 export { load, Module, type ParameterInfo, type LayerKind, type Dtype } from './module.js';
 export { runtimeInfo, setNumThreads, manualSeed, type RuntimeInfo } from './runtime.js';
 export type { LoadOptions, SaveOptions, TensorOptions, ToOptions } from './config.js';
+export {
+  projectMars,
+  projectFrobenius,
+  clipBatchNormScale,
+  type ProjectionStats,
+  type ProjectionMode,
+  type MarsProjectionOptions,
+  type BatchNormClipOptions,
+} from './projection.js';

@@ -65,3 +65,51 @@ export interface NativeAddon {
   setNumThreads(n: number): void;
   manualSeed(seed: number): void;
 }
+
+/** What the native projections return (see lib/projection.ts). */
+export interface NativeProjectionStats {
+  rows: number;
+  clipped: number;
+  nonFinite: number;
+  maxDistanceBefore: number;
+  maxDistanceAfter: number;
+  meanDistanceBefore: number;
+  statsValid: boolean;
+}
+
+/** The projection kernels' bindings (native/projection_binding.cc), merged into NativeAddon. */
+export interface NativeAddon {
+  projectMars(w: NativeTensor, w0: NativeTensor | null, radius: number, mode?: 'rescale' | 'exact-l1'): NativeProjectionStats;
+  projectFrobenius(w: NativeTensor, w0: NativeTensor | null, radius: number): NativeProjectionStats;
+  clipBatchNormScale(
+    weight: NativeTensor,
+    runningVar: NativeTensor,
+    weight0: NativeTensor,
+    runningVar0: NativeTensor,
+    radius: number,
+    eps?: number,
+  ): NativeProjectionStats;
+  /** @internal Benchmark only: the MARS map as a chain of LibTorch ops. */
+  projectMarsOpChain(w: NativeTensor, w0: NativeTensor | null, radius: number): void;
+  /** @internal Benchmark only: the Frobenius map as a chain of LibTorch ops. */
+  projectFrobeniusOpChain(w: NativeTensor, w0: NativeTensor | null, radius: number): void;
+  /** @internal Benchmark only (bench/projection/run.mjs). */
+  benchProjection(options: {
+    shapes: number[][];
+    method: 'fused' | 'fused-exact-l1' | 'opchain' | 'copy' | 'frobenius' | 'frobenius-opchain';
+    reps?: number;
+    seed?: number;
+    dtype?: 'float32' | 'float64';
+    relRadius?: number;
+    flushBytes?: number;
+  }): {
+    perTensorSeconds: number[];
+    totalSeconds: number[];
+    elements: number;
+    bytesPerElement: number;
+    clippedRows: number;
+    rows: number;
+    checksum: number;
+    threads: number;
+  };
+}

@@ -3,6 +3,7 @@
 
 #include "addon_data.h"
 #include "module.h"
+#include "projection_binding.h"
 #include "runtime.h"
 #include "tensor.h"
 
@@ -13,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mars::TensorWrap::Init(env, exports);
   mars::ModuleWrap::Init(env, exports);
   mars::InitRuntime(env, exports);
+  mars::InitProjection(env, exports);
   return exports;
 }
 
