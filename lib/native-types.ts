@@ -93,23 +93,18 @@ export interface NativeAddon {
   projectMarsOpChain(w: NativeTensor, w0: NativeTensor | null, radius: number): void;
   /** @internal Benchmark only: the Frobenius map as a chain of LibTorch ops. */
   projectFrobeniusOpChain(w: NativeTensor, w0: NativeTensor | null, radius: number): void;
-  /** @internal Benchmark only (bench/projection/run.mjs). */
+  /** @internal Benchmark only (bench/projection/run.mjs); see native/projection_binding.cc. */
   benchProjection(options: {
     shapes: number[][];
-    method: 'fused' | 'fused-exact-l1' | 'opchain' | 'copy' | 'frobenius' | 'frobenius-opchain';
+    contenders: { name?: string; method: 'fused' | 'fused-exact-l1' | 'opchain' | 'copy' | 'add' | 'frobenius' | 'frobenius-opchain'; relRadius?: number }[];
     reps?: number;
     seed?: number;
     dtype?: 'float32' | 'float64';
-    relRadius?: number;
     flushBytes?: number;
   }): {
-    perTensorSeconds: number[];
-    totalSeconds: number[];
+    contenders: Record<string, { perTensorSeconds: number[]; totalSeconds: number[]; clippedRows: number; rows: number; checksum: number }>;
     elements: number;
     bytesPerElement: number;
-    clippedRows: number;
-    rows: number;
-    checksum: number;
     threads: number;
   };
 }

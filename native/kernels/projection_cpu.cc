@@ -84,6 +84,17 @@ struct Tally {
 // Vectorisable inner loops (T = float or double). kHasW0 = false: centred at 0.
 // ---------------------------------------------------------------------------
 
+// Sum of the lanes as a tree: log2(kLanes) dependent vector adds instead of
+// kLanes dependent scalar adds at the end of every row (which showed as ~40%
+// lost bandwidth on rows of a few hundred elements).
+template <typename T, int kLanes>
+MARS_INLINE T TreeSum(T* acc) {
+  for (int width = kLanes / 2; width >= 1; width /= 2) {
+    for (int j = 0; j < width; ++j) acc[j] += acc[j + width];
+  }
+  return acc[0];
+}
+
 // sum |w - w0| (or |w|) of n elements.
 template <typename T, bool kHasW0>
 MARS_INLINE double L1Distance(const T* MARS_RESTRICT w, const T* MARS_RESTRICT w0, int64_t n) {
@@ -112,8 +123,7 @@ MARS_INLINE double L1Distance(const T* MARS_RESTRICT w, const T* MARS_RESTRICT w
         part += std::abs(a[i]);
       }
     }
-    for (int j = 0; j < kLanes; ++j) part += acc[j];
-    total += static_cast<double>(part);
+    total += static_cast<double>(part + TreeSum<T, kLanes>(acc));
   }
   return total;
 }
@@ -140,8 +150,7 @@ MARS_INLINE double SquaredDistance(const T* MARS_RESTRICT w, const T* MARS_RESTR
       const T d = kHasW0 ? a[i] - b[i] : a[i];
       part += d * d;
     }
-    for (int j = 0; j < kLanes; ++j) part += acc[j];
-    total += static_cast<double>(part);
+    total += static_cast<double>(part + TreeSum<T, kLanes>(acc));
   }
   return total;
 }
