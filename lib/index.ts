@@ -9,10 +9,12 @@ export { runtimeInfo, setNumThreads, manualSeed, type RuntimeInfo } from './runt
 export type { LoadOptions, SaveOptions, TensorOptions, ToOptions } from './config.js';
 export {
   projectMars,
+  projectMarsMany,
   projectFrobenius,
   clipBatchNormScale,
   type ProjectionStats,
   type ProjectionMode,
   type MarsProjectionOptions,
+  type MarsTask,
   type BatchNormClipOptions,
 } from './projection.js';

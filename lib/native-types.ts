@@ -80,6 +80,7 @@ export interface NativeProjectionStats {
 /** The projection kernels' bindings (native/projection_binding.cc), merged into NativeAddon. */
 export interface NativeAddon {
   projectMars(w: NativeTensor, w0: NativeTensor | null, radius: number, mode?: 'rescale' | 'exact-l1'): NativeProjectionStats;
+  projectMarsMany(tasks: { w: NativeTensor; w0: NativeTensor | null; radius: number }[], mode?: 'rescale' | 'exact-l1'): NativeProjectionStats[];
   projectFrobenius(w: NativeTensor, w0: NativeTensor | null, radius: number): NativeProjectionStats;
   clipBatchNormScale(
     weight: NativeTensor,
@@ -96,7 +97,7 @@ export interface NativeAddon {
   /** @internal Benchmark only (bench/projection/run.mjs); see native/projection_binding.cc. */
   benchProjection(options: {
     shapes: number[][];
-    contenders: { name?: string; method: 'fused' | 'fused-exact-l1' | 'opchain' | 'copy' | 'add' | 'frobenius' | 'frobenius-opchain'; relRadius?: number }[];
+    contenders: { name?: string; method: 'fused' | 'fused-many' | 'fused-exact-l1' | 'opchain' | 'copy' | 'add' | 'frobenius' | 'frobenius-opchain'; relRadius?: number }[];
     reps?: number;
     seed?: number;
     dtype?: 'float32' | 'float64';

@@ -83,6 +83,40 @@ export function projectMars(w: Tensor, w0: Tensor | null, radius: number, option
   return toStats(native().projectMars(w.handle, w0?.handle ?? null, radius, mode));
 }
 
+/** One tensor of `projectMarsMany`. */
+export interface MarsTask {
+  w: Tensor;
+  /** The snapshot; `null` centres the ball at zero (the new head). */
+  w0: Tensor | null;
+  radius: number;
+}
+
+/**
+ * `projectMars` over many tensors in one native pass (every constrained weight
+ * of a network after a step): the same results, row for row, with one
+ * parallel region on CPU and one kernel launch per 48 tensors on CUDA instead
+ * of one per tensor. All tasks must be on one device; every task is validated
+ * before any is written. Returns the statistics of each task, in order.
+ */
+export function projectMarsMany(tasks: readonly MarsTask[], options: MarsProjectionOptions = {}): ProjectionStats[] {
+  if (!Array.isArray(tasks)) throw new MarsError('ERR_INVALID_ARGUMENT', 'tasks must be an array of { w, w0, radius }');
+  tasks.forEach((t, i) => {
+    checkTensor(t?.w, `tasks[${i}].w`);
+    if (t.w0 !== null) checkTensor(t.w0, `tasks[${i}].w0`);
+    checkRadius(t.radius);
+  });
+  const mode = options.mode ?? 'rescale';
+  if (mode !== 'rescale' && mode !== 'exact-l1') {
+    throw new MarsError('ERR_INVALID_ARGUMENT', `mode must be 'rescale' or 'exact-l1', got '${String(mode)}'`);
+  }
+  return native()
+    .projectMarsMany(
+      tasks.map((t) => ({ w: t.w.handle, w0: t.w0?.handle ?? null, radius: t.radius })),
+      mode,
+    )
+    .map(toStats);
+}
+
 /** Frobenius projection of the whole tensor: `W = W0 + t / max(1, ||t||_F / radius)`, `t = W - W0`. In place on `w`. */
 export function projectFrobenius(w: Tensor, w0: Tensor | null, radius: number): ProjectionStats {
   checkTensor(w, 'w');

@@ -13,6 +13,7 @@ import {
   load,
   projectFrobenius,
   projectMars,
+  projectMarsMany,
   runtimeInfo,
   setNumThreads,
   tensor,
@@ -504,6 +505,47 @@ describe('threads and sizes', () => {
     projectMars(a, w0, c.radius);
     native().projectMarsOpChain(b.handle, w0.handle, c.radius);
     expect(worstError(a.data(), b.data(), 1e-7, 2e-6)).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('projectMarsMany: one pass over many tensors', () => {
+  const rowCases = () => CASES.filter((c) => c.op === 'mars' || c.op === 'exact');
+  const tasksOf = (cases: Case[]) =>
+    cases.map((c) => ({
+      w: tensor(c.inputs.w!.slice(), c.shape),
+      w0: c.hasW0 ? tensor(c.inputs.w0!.slice(), c.shape) : null,
+      radius: c.radius,
+    }));
+
+  it.each([[1], [2]])('equals projectMars on each tensor, bit for bit, with the same statistics (%i threads)', (threads) => {
+    setNumThreads(threads);
+    const cases = rowCases().filter((c) => c.op === 'mars');
+    const big = rowCase('many_big', 'mars', 'float32', [256, 2304], 31, true, 0.4);
+    const all = [...cases, big, ...cases];
+    const tasks = tasksOf(all);
+    const stats = projectMarsMany(tasks);
+    all.forEach((c, i) => {
+      const single = project(c);
+      expect(Buffer.from(tasks[i]!.w.data().buffer).equals(Buffer.from(single.out.buffer))).toBe(true);
+      expect(stats[i]).toEqual(single.stats);
+    });
+  });
+
+  it('exact-l1 mode equals the single-tensor exact projection', () => {
+    const cases = rowCases().filter((c) => c.op === 'exact');
+    const tasks = tasksOf(cases);
+    projectMarsMany(tasks, { mode: 'exact-l1' });
+    cases.forEach((c, i) => expect(Array.from(tasks[i]!.w.data())).toEqual(Array.from(get(c.name).out)));
+  });
+
+  it('a bad task fails the call before any tensor is written', () => {
+    const c = get('conv_f32').c;
+    const tasks = tasksOf([c, c]);
+    tasks.push({ w: tensor(new Float32Array(6), [2, 3]), w0: tensor(new Float32Array(6), [3, 2]), radius: 1 });
+    expect(() => projectMarsMany(tasks)).toThrow(expect.objectContaining({ code: 'ERR_SHAPE', message: expect.stringContaining('tasks[2]') }));
+    expect(Array.from(tasks[0]!.w.data())).toEqual(Array.from(c.inputs.w!));
+    expect(() => projectMarsMany([{ w: tasks[0]!.w, w0: null, radius: -2 }])).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(projectMarsMany([])).toEqual([]);
   });
 });
 

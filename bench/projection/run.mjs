@@ -54,6 +54,7 @@ const median = (v) => {
 
 const CONTENDERS = [
   { name: 'fused', method: 'fused', relRadius: 0.5 },
+  { name: 'fused-many', method: 'fused-many', relRadius: 0.5 },
   { name: 'opchain', method: 'opchain', relRadius: 0.5 },
   { name: 'copy', method: 'copy' },
   { name: 'add', method: 'add' },

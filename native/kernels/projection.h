@@ -45,6 +45,7 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace mars {
 
@@ -81,6 +82,24 @@ struct ProjectionStats {
 ProjectionStats ProjectMarsRows(const at::Tensor& w, const at::Tensor* w0, double radius,
                                 const ProjectionOptions& options = {});
 
+// One tensor of a batched MARS projection.
+struct MarsTask {
+  at::Tensor w;       // projected in place
+  at::Tensor w0;      // the snapshot; undefined = centred at zero (the new head)
+  double radius = 0;
+};
+
+// ProjectMarsRows over many tensors at once (e.g. every constrained weight of a
+// network after an optimiser step): the same map and, row for row, the same
+// results as calling ProjectMarsRows on each task, with statistics per task.
+// CPU: one parallel region for all rows of all tensors, split into pieces of
+// ~32K elements, so small tensors do not each pay a thread fork/join (which
+// also stalls badly when another process holds a core). CUDA: one launch per
+// 48 tensors, one warp per row, instead of one launch per tensor. Every task
+// is validated before anything is written; all tasks must be on one device.
+std::vector<ProjectionStats> ProjectMarsRowsMany(const std::vector<MarsTask>& tasks,
+                                                 const ProjectionOptions& options = {});
+
 // Frobenius projection of the whole tensor around w0 (or zero). In place. Two
 // passes over the tensor (the norm is global), the second only when clipped.
 ProjectionStats ProjectFrobenius(const at::Tensor& w, const at::Tensor* w0, double radius,
@@ -101,6 +120,9 @@ namespace detail {
 // `w0` may be undefined (centred at zero).
 ProjectionStats ProjectMarsRowsCuda(const at::Tensor& w, const at::Tensor& w0, int64_t rows, int64_t rowLen,
                                     double radius, RowMap map, bool collectStats);
+// Batched MARS rescale: tensors of one dtype on one device, rows dense blocks.
+std::vector<ProjectionStats> ProjectMarsRowsManyCuda(const std::vector<at::Tensor>& ws, const std::vector<at::Tensor>& w0s,
+                                                     const std::vector<double>& radii, bool collectStats);
 ProjectionStats ProjectFrobeniusCuda(const at::Tensor& w, const at::Tensor& w0, double radius, bool collectStats);
 ProjectionStats ClipBatchNormScaleCuda(const at::Tensor& weight, const at::Tensor& runningVar, const at::Tensor& weight0,
                                        const at::Tensor& runningVar0, double radius, double eps, bool collectStats);

@@ -405,6 +405,46 @@ ProjectionStats MarsRowsCpu(const at::Tensor& w, const at::Tensor& w0, int64_t r
   return total.ToStats(rows);
 }
 
+// The batched MARS rescale on CPU: every row of every tensor, in pieces of
+// about kGrainElements elements, one parallel region. Tallies are kept per
+// piece and merged per tensor in order, so statistics do not depend on the
+// thread count either.
+template <typename T>
+std::vector<ProjectionStats> MarsRowsManyCpu(const std::vector<at::Tensor>& ws, const std::vector<at::Tensor>& w0s,
+                                             const std::vector<double>& radii) {
+  struct Piece {
+    size_t task;
+    int64_t begin;
+    int64_t end;
+  };
+  std::vector<Piece> pieces;
+  int64_t elements = 0;
+  for (size_t t = 0; t < ws.size(); ++t) {
+    const int64_t rows = ws[t].size(0);
+    const int64_t rowLen = ws[t].numel() / rows;
+    const int64_t step = std::max<int64_t>(1, kGrainElements / rowLen);
+    for (int64_t b = 0; b < rows; b += step) pieces.push_back({t, b, std::min(rows, b + step)});
+    elements += ws[t].numel();
+  }
+  std::vector<Tally> tallies(pieces.size());
+  const int64_t n = static_cast<int64_t>(pieces.size());
+  const int64_t grain = elements < 2 * kGrainElements ? n : 1;  // tiny jobs stay on this thread
+  at::parallel_for(0, n, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const Piece& p = pieces[i];
+      const at::Tensor& w = ws[p.task];
+      const at::Tensor& w0 = w0s[p.task];
+      MarsRows(w.data_ptr<T>(), w0.defined() ? w0.data_ptr<T>() : nullptr, w.numel() / w.size(0), p.begin, p.end,
+               radii[p.task], &tallies[i]);
+    }
+  });
+  std::vector<Tally> perTask(ws.size());
+  for (size_t i = 0; i < pieces.size(); ++i) perTask[pieces[i].task].Merge(tallies[i]);
+  std::vector<ProjectionStats> out;
+  for (size_t t = 0; t < ws.size(); ++t) out.push_back(perTask[t].ToStats(ws[t].size(0)));
+  return out;
+}
+
 template <typename T>
 ProjectionStats FrobeniusCpu(const at::Tensor& w, const at::Tensor& w0, double radius) {
   T* wp = w.data_ptr<T>();
@@ -499,6 +539,67 @@ ProjectionStats ProjectMarsRows(const at::Tensor& w, const at::Tensor* w0Ptr, do
   }
   Finish(w, k, !stats.statsValid || stats.clipped > 0);
   return stats;
+}
+
+std::vector<ProjectionStats> ProjectMarsRowsMany(const std::vector<MarsTask>& tasks, const ProjectionOptions& options) {
+  std::vector<ProjectionStats> out(tasks.size());
+  if (tasks.empty()) return out;
+  // Validate everything first: a bad task must not leave the others half done.
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const std::string w = "tasks[" + std::to_string(i) + "].w";
+    const std::string w0 = "tasks[" + std::to_string(i) + "].w0";
+    CheckTarget(tasks[i].w, w.c_str());
+    if (tasks[i].w0.defined()) CheckPartner(tasks[i].w, tasks[i].w0, w.c_str(), w0.c_str());
+    CheckRadius(tasks[i].radius, ("tasks[" + std::to_string(i) + "].radius").c_str());
+    if (tasks[i].w.dim() == 0) {
+      throw CodedError("ERR_SHAPE", w + " is a scalar; MARS projection needs at least one axis (the output units)");
+    }
+    if (tasks[i].w.device() != tasks[0].w.device()) {
+      throw CodedError("ERR_DEVICE", w + " is on " + tasks[i].w.device().str() + " but tasks[0].w is on " +
+                                         tasks[0].w.device().str() + "; one call projects tensors of one device");
+    }
+  }
+  // The fused batch takes the rescale map on dense-row layouts; anything else
+  // (exact-l1, other layouts, empty or self-aliased tensors) goes one by one.
+  std::vector<size_t> batch[2];  // float, double
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const MarsTask& t = tasks[i];
+    const bool batchable = options.map == RowMap::kRescale && t.w.numel() > 0 && RowsAreDenseBlocks(t.w) &&
+                           (!t.w0.defined() ||
+                            (t.w0.strides().equals(t.w.strides()) && t.w0.data_ptr() != t.w.data_ptr()));
+    if (batchable) {
+      batch[t.w.scalar_type() == at::kFloat ? 0 : 1].push_back(i);
+    } else {
+      out[i] = ProjectMarsRows(t.w, t.w0.defined() ? &t.w0 : nullptr, t.radius, options);
+    }
+  }
+  for (const auto& group : batch) {
+    if (group.empty()) continue;
+    std::vector<at::Tensor> ws, w0s;
+    std::vector<double> radii;
+    for (size_t i : group) {
+      ws.push_back(tasks[i].w);
+      w0s.push_back(tasks[i].w0);
+      radii.push_back(tasks[i].radius);
+    }
+    std::vector<ProjectionStats> stats;
+    if (ws[0].is_cuda()) {
+#ifdef MARS_WITH_CUDA
+      stats = detail::ProjectMarsRowsManyCuda(ws, w0s, radii, options.collectStats);
+#else
+      NoCuda();
+#endif
+    } else {
+      AT_DISPATCH_FLOATING_TYPES(ws[0].scalar_type(), "ProjectMarsRowsMany", [&] {
+        stats = MarsRowsManyCpu<scalar_t>(ws, w0s, radii);
+      });
+    }
+    for (size_t j = 0; j < group.size(); ++j) {
+      out[group[j]] = stats[j];
+      if (!stats[j].statsValid || stats[j].clipped > 0) Finish(ws[j], Working{ws[j], w0s[j], false}, true);
+    }
+  }
+  return out;
 }
 
 ProjectionStats ProjectFrobenius(const at::Tensor& w, const at::Tensor* w0Ptr, double radius,

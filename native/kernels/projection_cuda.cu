@@ -182,6 +182,58 @@ __global__ void __launch_bounds__(kThreads) MarsRowsBlockKernel(T* __restrict__ 
   if (threadIdx.x == 0) RecordRow(stats, s, clip ? radius : s, clip, finite);
 }
 
+// Batched MARS rescale: up to kMaxSegments tensors per launch, described by a
+// table passed by value as the kernel's parameter; one warp per row of any
+// tensor (global row index -> tensor by a scan of the row offsets).
+constexpr int kMaxSegments = 48;
+
+template <typename T>
+struct Segments {
+  int count;
+  int64_t rowBegin[kMaxSegments + 1];  // prefix sums of rows
+  T* w[kMaxSegments];
+  const T* w0[kMaxSegments];  // null: centred at zero
+  int64_t rowLen[kMaxSegments];
+  double radius[kMaxSegments];
+  unsigned char vec[kMaxSegments];  // 16-byte loads possible
+};
+
+template <typename T, bool kHasW0, bool kVec>
+__device__ __forceinline__ void MarsRowWarp(T* wr, const T* w0r, int64_t rowLen, double radius, int lane, u64* stats) {
+  const double s = WarpSum(static_cast<double>(RowPartialL1<T, kHasW0, kVec>(wr, w0r, rowLen, lane, kWarpSize)));
+  const bool finite = isfinite(s);
+  const bool clip = finite && s > radius;
+  if (clip) RowRescale<T, kHasW0, kVec>(wr, w0r, rowLen, lane, kWarpSize, static_cast<T>(radius / s));
+  if (lane == 0) RecordRow(stats, s, clip ? radius : s, clip, finite);
+}
+
+template <typename T>
+__global__ void __launch_bounds__(kThreads) MarsRowsManyKernel(const Segments<T> segs, u64* stats) {
+  const int lane = threadIdx.x % kWarpSize;
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * (kThreads / kWarpSize) + threadIdx.x / kWarpSize;
+  if (row >= segs.rowBegin[segs.count]) return;
+  int k = 0;
+  while (row >= segs.rowBegin[k + 1]) ++k;  // uniform across the warp
+  const int64_t rowLen = segs.rowLen[k];
+  const int64_t r = row - segs.rowBegin[k];
+  T* wr = segs.w[k] + r * rowLen;
+  const T* w0 = segs.w0[k];
+  u64* st = stats ? stats + 6 * k : nullptr;
+  if (w0 != nullptr) {
+    if (segs.vec[k]) {
+      MarsRowWarp<T, true, true>(wr, w0 + r * rowLen, rowLen, segs.radius[k], lane, st);
+    } else {
+      MarsRowWarp<T, true, false>(wr, w0 + r * rowLen, rowLen, segs.radius[k], lane, st);
+    }
+  } else {
+    if (segs.vec[k]) {
+      MarsRowWarp<T, false, true>(wr, nullptr, rowLen, segs.radius[k], lane, st);
+    } else {
+      MarsRowWarp<T, false, false>(wr, nullptr, rowLen, segs.radius[k], lane, st);
+    }
+  }
+}
+
 // Exact l1 projection, one block per row (Michelot 1986): theta_0 = (s - r) / n,
 // then theta = (sum_{|v| > theta} |v| - r) / #{|v| > theta} until the active
 // set stops shrinking; theta increases monotonically to the exact threshold.
@@ -312,6 +364,24 @@ u64* StatsPointer(const at::Tensor& buffer) {
   return buffer.defined() ? reinterpret_cast<u64*>(buffer.data_ptr<int64_t>()) : nullptr;
 }
 
+double AsDouble(int64_t bits) {
+  double d;
+  static_assert(sizeof(d) == sizeof(bits), "double is 64-bit");
+  std::memcpy(&d, &bits, sizeof(d));
+  return d;
+}
+
+ProjectionStats StatsFrom(const int64_t* v, int64_t rows) {
+  ProjectionStats stats;
+  stats.rows = rows;
+  stats.clipped = v[0];
+  stats.nonFinite = v[1];
+  stats.maxDistanceBefore = AsDouble(v[2]);
+  stats.maxDistanceAfter = AsDouble(v[3]);
+  stats.sumDistanceBefore = AsDouble(v[4]);
+  return stats;
+}
+
 ProjectionStats ReadStats(const at::Tensor& buffer, int64_t rows) {
   ProjectionStats stats;
   stats.rows = rows;
@@ -320,19 +390,7 @@ ProjectionStats ReadStats(const at::Tensor& buffer, int64_t rows) {
     return stats;
   }
   const at::Tensor host = buffer.cpu();  // synchronises with the stream
-  const int64_t* v = host.data_ptr<int64_t>();
-  auto asDouble = [](int64_t bits) {
-    double d;
-    static_assert(sizeof(d) == sizeof(bits), "double is 64-bit");
-    std::memcpy(&d, &bits, sizeof(d));
-    return d;
-  };
-  stats.clipped = v[0];
-  stats.nonFinite = v[1];
-  stats.maxDistanceBefore = asDouble(v[2]);
-  stats.maxDistanceAfter = asDouble(v[3]);
-  stats.sumDistanceBefore = asDouble(v[4]);
-  return stats;
+  return StatsFrom(host.data_ptr<int64_t>(), rows);
 }
 
 template <typename T, bool kHasW0>
@@ -388,6 +446,54 @@ ProjectionStats ProjectMarsRowsCuda(const at::Tensor& w, const at::Tensor& w0, i
     }
   });
   return ReadStats(buffer, rows);
+}
+
+std::vector<ProjectionStats> ProjectMarsRowsManyCuda(const std::vector<at::Tensor>& ws, const std::vector<at::Tensor>& w0s,
+                                                     const std::vector<double>& radii, bool collectStats) {
+  const at::Tensor& first = ws.front();
+  const c10::cuda::CUDAGuard guard(first.device());
+  const cudaStream_t stream = c10::cuda::getCurrentCUDAStream(first.device().index());
+  const int64_t count = static_cast<int64_t>(ws.size());
+  const at::Tensor buffer = collectStats ? at::zeros({6 * count}, first.options().dtype(at::kLong)) : at::Tensor();
+  u64* stats = StatsPointer(buffer);
+  AT_DISPATCH_FLOATING_TYPES(first.scalar_type(), "ProjectMarsRowsManyCuda", [&] {
+    for (int64_t start = 0; start < count; start += kMaxSegments) {
+      Segments<scalar_t> segs{};
+      segs.count = static_cast<int>(std::min<int64_t>(kMaxSegments, count - start));
+      segs.rowBegin[0] = 0;
+      for (int k = 0; k < segs.count; ++k) {
+        const at::Tensor& w = ws[start + k];
+        const at::Tensor& w0 = w0s[start + k];
+        const int64_t rows = w.size(0);
+        segs.w[k] = w.data_ptr<scalar_t>();
+        segs.w0[k] = w0.defined() ? w0.data_ptr<scalar_t>() : nullptr;
+        segs.rowLen[k] = w.numel() / rows;
+        segs.radius[k] = radii[start + k];
+        segs.vec[k] = Aligned16(segs.w[k]) && (segs.w0[k] == nullptr || Aligned16(segs.w0[k])) &&
+                      (segs.rowLen[k] * sizeof(scalar_t)) % 16 == 0;
+        segs.rowBegin[k + 1] = segs.rowBegin[k] + rows;
+      }
+      const int64_t rowsTotal = segs.rowBegin[segs.count];
+      const int64_t blocks = (rowsTotal + kThreads / kWarpSize - 1) / (kThreads / kWarpSize);
+      TORCH_CHECK(blocks <= 0x7fffffffLL, "too many rows for one CUDA launch: ", rowsTotal);
+      MarsRowsManyKernel<scalar_t><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(
+          segs, stats ? stats + 6 * start : nullptr);
+      C10_CUDA_KERNEL_LAUNCH_CHECK();
+    }
+  });
+  std::vector<ProjectionStats> out;
+  if (!buffer.defined()) {
+    for (const auto& w : ws) {
+      ProjectionStats s;
+      s.rows = w.size(0);
+      s.statsValid = false;
+      out.push_back(s);
+    }
+    return out;
+  }
+  const at::Tensor host = buffer.cpu();  // synchronises with the stream
+  for (int64_t k = 0; k < count; ++k) out.push_back(StatsFrom(host.data_ptr<int64_t>() + 6 * k, ws[k].size(0)));
+  return out;
 }
 
 ProjectionStats ProjectFrobeniusCuda(const at::Tensor& w, const at::Tensor& w0, double radius, bool collectStats) {

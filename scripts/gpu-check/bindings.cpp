@@ -86,6 +86,21 @@ void ProjectMarsMany(const std::vector<at::Tensor>& ws, const std::vector<at::Te
   for (size_t i = 0; i < ws.size(); ++i) mars::ProjectMarsRows(ws[i], &w0s[i], radii[i], Options("rescale", stats));
 }
 
+py::list ProjectMarsBatch(const std::vector<at::Tensor>& ws, const std::vector<py::object>& w0s,
+                          const std::vector<double>& radii, bool stats) {
+  std::vector<mars::MarsTask> tasks;
+  for (size_t i = 0; i < ws.size(); ++i) {
+    mars::MarsTask t;
+    t.w = ws[i];
+    if (!w0s[i].is_none()) t.w0 = w0s[i].cast<at::Tensor>();
+    t.radius = radii[i];
+    tasks.push_back(t);
+  }
+  py::list out;
+  for (const auto& s : mars::ProjectMarsRowsMany(tasks, Options("rescale", stats))) out.append(ToDict(s));
+  return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
@@ -98,5 +113,6 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("mars_op_chain", &MarsOpChain);
   m.def("frobenius_op_chain", &FrobeniusOpChain);
   m.def("mars_op_chain_many", &MarsOpChainMany);
-  m.def("project_mars_many", &ProjectMarsMany);
+  m.def("project_mars_many", &ProjectMarsMany);  // a loop of single calls
+  m.def("project_mars_batch", &ProjectMarsBatch);  // ProjectMarsRowsMany: one launch per 48 tensors
 }

@@ -10,8 +10,10 @@ then on ResNet-18/50 conv/linear weight shapes (bench/projection/shapes.json):
      the ball, rows inside untouched, statistics right); the head variant,
      float64, exact-l1 (vs a bisection), Frobenius, BatchNorm clip, layouts
      (channels-last, transposed, misaligned, odd row lengths), no-stats mode,
-     a side stream, and device-mismatch errors;
-  2. timing with CUDA events: one sweep over all weights, fused kernel vs the
+     a side stream, device-mismatch errors, and the batched entry point
+     (ProjectMarsRowsMany) against single calls;
+  2. timing with CUDA events: one sweep over all weights, fused kernel (one
+     call per tensor, and batched: one launch for all) vs the
      same formula as ATen ops from C++ and from Python, and vs copy_/add_ of
      the same tensors (bandwidth reference).
 
@@ -147,6 +149,25 @@ def correctness(ext, dev):
           f'max rel err {worst:.2e}' + (f'; GPU vs CPU kernel max rel diff {worst_cpu:.2e}' if dev != 'cpu' else ''))
     if dev != 'cpu':
         check('GPU kernel agrees with the CPU kernel', worst_cpu <= tol32, f'{worst_cpu:.2e}')
+
+    # Batched: one call (one launch per 48 tensors) over all ResNet-50 weights, a
+    # head, float32; must equal the single-tensor kernel bit for bit.
+    shp = shapes('resnet50') + [[10, 2048], [37, 5, 3, 3]]
+    data = [make(s, dev, seed=800 + i) for i, s in enumerate(shp)]
+    ws = [d[0].clone() for d in data]
+    w0s = [d[1] if i != len(shp) - 2 else None for i, d in enumerate(data)]
+    radii = [d[2] for d in data]
+    st = ext.project_mars_batch(ws, w0s, radii, True)
+    ok_b = True
+    for i, d in enumerate(data):
+        single = d[0].clone()
+        s1 = ext.project_mars(single, w0s[i], radii[i])
+        ok_b &= torch.equal(ws[i], single) and st[i]['clipped'] == s1['clipped'] and st[i]['rows'] == s1['rows']
+        ok_b &= abs(st[i]['max_before'] - s1['max_before']) <= 1e-6 * max(1e-30, s1['max_before'])
+    ws2 = [d[0].clone() for d in data]
+    st2 = ext.project_mars_batch(ws2, w0s, radii, False)
+    ok_b &= all(torch.equal(a, b) for a, b in zip(ws, ws2)) and (dev == 'cpu' or not st2[0]['valid'])
+    check(f'batched ProjectMarsRowsMany ({len(shp)} tensors, {math.ceil(len(shp) / 48)} launches) equals single calls bit for bit', ok_b)
 
     subset = [[64, 3, 7, 7], [64, 64, 1, 1], [256, 64, 1, 1], [512, 512, 3, 3], [2048, 512, 1, 1], [1000, 2048], [10, 3],
               [37, 5, 3, 3], [3, 5000], [5, 1025], [130, 4097]]
@@ -293,6 +314,7 @@ def timing(ext, dev, reps):
         contenders = {
             'fused': lambda: ext.project_mars_many(ws, w0s, radii, False),
             'fused+stats': lambda: ext.project_mars_many(ws, w0s, radii, True),
+            'fused_batch': lambda: ext.project_mars_batch(ws, w0s, radii, False),
             'opchain_cpp': lambda: ext.mars_op_chain_many(ws, w0s, radii),
             'opchain_python': py_chain,
             'copy_': lambda: [w.copy_(w0) for w, w0 in zip(ws, w0s)],
@@ -320,6 +342,8 @@ def timing(ext, dev, reps):
         med = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
         res = {k: {'ms': round(v * 1e3, 4), 'GBps_3N': round(bytes3 / v / 1e9, 1)} for k, v in med.items()}
         res['ratio_opchain_cpp_over_fused'] = round(med['opchain_cpp'] / med['fused'], 2)
+        res['ratio_opchain_cpp_over_fused_batch'] = round(med['opchain_cpp'] / med['fused_batch'], 2)
+        res['fraction_of_copy_bandwidth_batch'] = round((bytes3 / med['fused_batch']) / (2 * 4 * n / med['copy_']), 3)
         res['ratio_opchain_python_over_fused'] = round(med['opchain_python'] / med['fused'], 2)
         res['fraction_of_add_'] = round(med['add_'] / med['fused'], 3)  # add_ moves exactly the same bytes
         res['fraction_of_copy_bandwidth'] = round((bytes3 / med['fused']) / (2 * 4 * n / med['copy_']), 3)
@@ -328,6 +352,8 @@ def timing(ext, dev, reps):
         summary['timing'][model] = res
         print(f"  {model} ({len(ws)} tensors, {n / 1e6:.1f} M floats): fused {res['fused']['ms']:.3f} ms "
               f"({res['fused']['GBps_3N']} GB/s), +stats {res['fused+stats']['ms']:.3f} ms, "
+              f"batched {res['fused_batch']['ms']:.3f} ms ({res['fused_batch']['GBps_3N']} GB/s, "
+              f"{res['ratio_opchain_cpp_over_fused_batch']}x op chain, {100 * res['fraction_of_copy_bandwidth_batch']:.0f}% of copy_), "
               f"op chain C++ {res['opchain_cpp']['ms']:.3f} ms ({res['ratio_opchain_cpp_over_fused']}x), "
               f"Python {res['opchain_python']['ms']:.3f} ms ({res['ratio_opchain_python_over_fused']}x), "
               f"copy_ {res['copy_']['ms']:.3f} ms, add_ {res['add_']['ms']:.3f} ms; "
