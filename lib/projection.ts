@@ -16,7 +16,8 @@ import { Tensor } from './tensor.js';
 /**
  * `rescale` (default): the reference's map, `W0 + (W - W0) * radius / ||W_r - W0_r||_1`
  * for rows outside the ball. `exact-l1`: the exact Euclidean projection of
- * each row onto the l1 ball (Duchi et al. 2008); an option, not the paper's map.
+ * each row onto the l1 ball (Duchi et al. 2008; computed exactly with Michelot's
+ * iteration); an option, not the paper's map.
  */
 export type ProjectionMode = 'rescale' | 'exact-l1';
 

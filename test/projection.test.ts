@@ -431,6 +431,39 @@ describe('exact l1 projection: optimality', () => {
   });
 });
 
+describe('exact l1 projection: a long row whose threshold search needs many rounds', () => {
+  it('satisfies the optimality conditions (exercises the sort-based fallback)', () => {
+    // |v_i| = i / n: each Michelot round only halves the candidates, so a row
+    // of 2^18 elements outlasts the 16 rounds and ends in the sort-based scan.
+    const n = 1 << 18;
+    const v = new Float64Array(n);
+    for (let i = 0; i < n; i++) v[i] = ((i + 1) / n) * (i % 3 === 0 ? -1 : 1);
+    const radius = 3;
+    const w = tensor(v.slice(), [1, n]);
+    const stats = projectMars(w, null, radius, { mode: 'exact-l1' });
+    expect(stats.clipped).toBe(1);
+    const x = w.data() as Float64Array;
+    // Expected: theta with sum_i max(i/n - theta, 0) = 3, i.e. k = #support,
+    // theta = (sum of the top k - 3) / k; check via the KKT conditions.
+    let l1 = 0;
+    let theta = -1;
+    for (let i = 0; i < n; i++) {
+      l1 += Math.abs(x[i]!);
+      if (x[i] !== 0) {
+        expect(Math.sign(x[i]!)).toBe(Math.sign(v[i]!));
+        const t = Math.abs(v[i]!) - Math.abs(x[i]!);
+        if (theta < 0) theta = t;
+        expect(Math.abs(t - theta)).toBeLessThan(1e-12);
+      }
+    }
+    for (let i = 0; i < n; i++) if (x[i] === 0) expect(Math.abs(v[i]!)).toBeLessThanOrEqual(theta + 1e-12);
+    expect(Math.abs(l1 - radius)).toBeLessThan(1e-9);
+    // The support is the top k with k(k+1)/(2n) - ... : about sqrt(2 r n) elements.
+    const support = x.reduce((a, b) => a + (b !== 0 ? 1 : 0), 0);
+    expect(Math.abs(support - Math.sqrt(2 * radius * n))).toBeLessThan(3);
+  });
+});
+
 describe('BatchNorm clip', () => {
   it.each([['bn_f32'], ['bn_f64']] as const)('%s: channels inside are bit-identical, clipped ones sit on the box', (name) => {
     const { c, out } = get(name);
@@ -554,6 +587,14 @@ describe('edge cases', () => {
     const c = get('conv_f32').c;
     const w = tensor(c.inputs.w!.slice(), c.shape);
     const stats = projectMars(w, tensor(c.inputs.w0!.slice(), c.shape), 0);
+    expect(stats.clipped).toBe(c.shape[0]);
+    expect(Array.from(w.data())).toEqual(Array.from(c.inputs.w0!));
+  });
+
+  it('exact-l1 with radius 0 also puts every row back on W0', () => {
+    const c = get('exact_f64').c;
+    const w = tensor(c.inputs.w!.slice(), c.shape);
+    const stats = projectMars(w, tensor(c.inputs.w0!.slice(), c.shape), 0, { mode: 'exact-l1' });
     expect(stats.clipped).toBe(c.shape[0]);
     expect(Array.from(w.data())).toEqual(Array.from(c.inputs.w0!));
   });

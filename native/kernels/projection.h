@@ -10,7 +10,8 @@
 //       weight = (s0 + t) * sqrt(runningVar + eps)
 //
 // These are the reference's rescaling maps, not Euclidean projections. The
-// exact Euclidean projection onto the l1 ball of each row (Duchi et al. 2008)
+// exact Euclidean projection onto the l1 ball of each row (as in Duchi et al.
+// 2008, computed with Michelot's exact iteration on CPU and CUDA)
 // is offered as RowMap::kExactL1.
 //
 // Properties every function here keeps:
@@ -52,7 +53,7 @@ namespace mars {
 // Which map a row projection applies.
 enum class RowMap {
   kRescale,  // the reference's rescaling of W - W0 (default)
-  kExactL1,  // exact Euclidean projection of each row onto the l1 ball (CPU: sort-based, Duchi et al.)
+  kExactL1,  // exact Euclidean projection of each row onto the l1 ball (Michelot's iteration, exact)
 };
 
 struct ProjectionOptions {

@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -251,11 +250,17 @@ MARS_CPU_CLONES void RescaleOf(double* w, const double* w0, int64_t n, double f)
   }
 }
 
-// Exact Euclidean projection of each row's difference onto the l1 ball
-// (Duchi, Shalev-Shwartz, Singer & Chandra 2008, sort-based): for a row
-// outside the ball, sort |v| descending, rho = max{j : u_j > (sum_{i<=j} u_i - r) / j},
-// theta = (sum_{i<=rho} u_i - r) / rho, v <- sign(v) max(|v| - theta, 0).
-// Rows inside are untouched. `mags` holds one row's magnitudes (per task).
+// Exact Euclidean projection of each row's difference v = W - W0 onto the
+// l1 ball of radius r: v <- sign(v) max(|v| - theta, 0) with theta such that
+// the result has l1 norm r. theta is found by Michelot's iteration (1986), the
+// same as the CUDA kernel: theta_0 = (s - r) / n, then over the candidates
+// C = {|v| > theta_k}, theta_{k+1} = (sum_C |v| - r) / |C|. theta increases
+// to the exact threshold and C shrinks strictly until it stops changing, so
+// the loop ends after at most n rounds (a handful in practice), with the
+// exact theta. This replaces the sort-based algorithm of Duchi et al. (2008),
+// which gives the same theta but was about 3x slower here (the tests check
+// the result against a bisection and the optimality conditions). Rows inside
+// the ball are untouched. `mags` holds one row's candidates (per task).
 template <typename T>
 void ExactL1Rows(T* w, const T* w0, int64_t rowLen, int64_t begin, int64_t end, double radius, Tally* tally) {
   std::vector<double> mags;
@@ -271,21 +276,32 @@ void ExactL1Rows(T* w, const T* w0, int64_t rowLen, int64_t begin, int64_t end, 
       tally->Row(s, s, false);
       continue;
     }
-    mags.resize(static_cast<size_t>(rowLen));
+    double theta = (s - radius) / static_cast<double>(rowLen);
+    mags.clear();
+    double kept = 0;
     for (int64_t c = 0; c < rowLen; ++c) {
-      mags[c] = std::abs(static_cast<double>(w0r ? wr[c] - w0r[c] : wr[c]));
-    }
-    std::sort(mags.begin(), mags.end(), std::greater<double>());
-    double cumulative = 0;
-    double theta = 0;
-    for (int64_t j = 0; j < rowLen; ++j) {
-      cumulative += mags[j];
-      const double candidate = (cumulative - radius) / static_cast<double>(j + 1);
-      if (mags[j] > candidate) {
-        theta = candidate;
-      } else {
-        break;
+      const double m = std::abs(static_cast<double>(w0r ? wr[c] - w0r[c] : wr[c]));
+      if (m > theta) {
+        mags.push_back(m);
+        kept += m;
       }
+    }
+    while (!mags.empty()) {
+      const double next = (kept - radius) / static_cast<double>(mags.size());
+      size_t k = 0;
+      double sum = 0;
+      for (double m : mags) {
+        if (m > next) {
+          mags[k++] = m;
+          sum += m;
+        }
+      }
+      theta = next;
+      // Same set: theta is exact. Empty (only when r = 0: theta reached the
+      // largest magnitude): every element shrinks to 0, also exact.
+      if (k == mags.size() || k == 0) break;
+      mags.resize(k);
+      kept = sum;
     }
     for (int64_t c = 0; c < rowLen; ++c) {
       const T d = w0r ? wr[c] - w0r[c] : wr[c];
