@@ -119,6 +119,12 @@ for (const threads of threadCounts) {
       pythonOverFused: m.python.seconds / m.fused.seconds,
       fractionOfCopy: m.copy.seconds / m.fused.seconds,
       fractionOfAdd: m.add.seconds / m.fused.seconds,
+      opchainOverFusedMany: m.opchain.seconds / m['fused-many'].seconds,
+      fractionOfCopyMany: m.copy.seconds / m['fused-many'].seconds,
+      // The same ratios from each contender's fastest sweep (least disturbed by other processes).
+      opchainOverFusedMin: m.opchain.min / m.fused.min,
+      pythonOverFusedMin: m.python.min / m.fused.min,
+      fractionOfCopyMin: m.copy.min / m.fused.min,
       frobeniusOpchainOverFused: m['frobenius-opchain'].seconds / m.frobenius.seconds,
       frobeniusPythonOverFused: m['frobenius-python'].seconds / m.frobenius.seconds,
     };
@@ -171,14 +177,16 @@ const x = (r) => `${r.toFixed(2)}×`;
 const lines = [];
 lines.push(`Measured ${report.date.slice(0, 10)} by \`node bench/projection/run.mjs\` (${rounds} rounds × ${reps} reps, median; 1-min load average ${machine.loadAverage1mBefore.toFixed(1)} before, ${machine.loadAverage1mAfter.toFixed(1)} after): ${machine.cores} cores (${machine.cpu}), LibTorch ${machine.libtorch} (Python torch ${machine.pythonTorch}), float32, every row outside the ball unless noted. Times are one sweep over all conv/linear weights of the model.`);
 lines.push('');
-lines.push('| model | threads | fused | op chain (C++) | PyTorch (Python) | memcpy W0→W | W.add_(W0) | fused, no row clipped | exact-l1 | op chain / fused | Python / fused | fused vs copy | fused GB/s |');
+lines.push('| model | threads | fused | fused, batched | op chain (C++) | PyTorch (Python) | memcpy W0→W | W.add_(W0) | fused, no row clipped | op chain / fused | Python / fused | fused vs copy | fused GB/s |');
 lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of results) {
   const m = r.methods;
   lines.push(
-    `| ${r.model} (${r.tensors} tensors, ${(r.elements / 1e6).toFixed(1)} M) | ${r.threads} | ${ms(m.fused.seconds)} ms | ${ms(m.opchain.seconds)} ms | ${ms(m.python.seconds)} ms | ${ms(m.copy.seconds)} ms | ${ms(m.add.seconds)} ms | ${ms(m['fused-noclip'].seconds)} ms | ${ms(m['fused-exact-l1'].seconds)} ms | **${x(r.ratios.opchainOverFused)}** | ${x(r.ratios.pythonOverFused)} | **${(100 * r.ratios.fractionOfCopy).toFixed(0)}%** | ${r.fusedGBps.toFixed(1)} |`,
+    `| ${r.model} (${r.tensors} tensors, ${(r.elements / 1e6).toFixed(1)} M) | ${r.threads} | ${ms(m.fused.seconds)} ms | ${ms(m['fused-many'].seconds)} ms | ${ms(m.opchain.seconds)} ms | ${ms(m.python.seconds)} ms | ${ms(m.copy.seconds)} ms | ${ms(m.add.seconds)} ms | ${ms(m['fused-noclip'].seconds)} ms | **${x(r.ratios.opchainOverFused)}** | ${x(r.ratios.pythonOverFused)} | **${(100 * r.ratios.fractionOfCopy).toFixed(0)}%** | ${r.fusedGBps.toFixed(1)} |`,
   );
 }
+lines.push('');
+lines.push('Exact l1 projection (option), same data: ' + results.map((r) => `${r.model} ${r.threads} thread${r.threads > 1 ? 's' : ''}: ${ms(r.methods['fused-exact-l1'].seconds)} ms (${x(r.methods['fused-exact-l1'].seconds / r.methods.fused.seconds)} the rescale)`).join('; ') + '.');
 lines.push('');
 lines.push('Frobenius (per tensor, two passes: the norm is global):');
 lines.push('');
