@@ -45,6 +45,9 @@ function normals(seed: number): () => number {
   return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 
+/** The elements of a float tensor. */
+const floats = (t: Tensor): Float32Array | Float64Array => t.data() as Float32Array | Float64Array;
+
 function typed(dtype: Dt, n: number): Float32Array | Float64Array {
   return dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
 }
@@ -537,7 +540,7 @@ describe('threads and sizes', () => {
     const w0 = tensor(c.inputs.w0!.slice(), c.shape);
     projectMars(a, w0, c.radius);
     native().projectMarsOpChain(b.handle, w0.handle, c.radius);
-    expect(worstError(a.data(), b.data(), 1e-7, 2e-6)).toBeLessThanOrEqual(1);
+    expect(worstError(floats(a), floats(b), 1e-7, 2e-6)).toBeLessThanOrEqual(1);
   });
 });
 
@@ -568,7 +571,7 @@ describe('projectMarsMany: one pass over many tensors', () => {
     const cases = rowCases().filter((c) => c.op === 'exact');
     const tasks = tasksOf(cases);
     projectMarsMany(tasks, { mode: 'exact-l1' });
-    cases.forEach((c, i) => expect(Array.from(tasks[i]!.w.data())).toEqual(Array.from(get(c.name).out)));
+    cases.forEach((c, i) => expect(Array.from(floats(tasks[i]!.w))).toEqual(Array.from(get(c.name).out)));
   });
 
   it('a bad task fails the call before any tensor is written', () => {
@@ -576,7 +579,7 @@ describe('projectMarsMany: one pass over many tensors', () => {
     const tasks = tasksOf([c, c]);
     tasks.push({ w: tensor(new Float32Array(6), [2, 3]), w0: tensor(new Float32Array(6), [3, 2]), radius: 1 });
     expect(() => projectMarsMany(tasks)).toThrow(expect.objectContaining({ code: 'ERR_SHAPE', message: expect.stringContaining('tasks[2]') }));
-    expect(Array.from(tasks[0]!.w.data())).toEqual(Array.from(c.inputs.w!));
+    expect(Array.from(floats(tasks[0]!.w))).toEqual(Array.from(c.inputs.w!));
     expect(() => projectMarsMany([{ w: tasks[0]!.w, w0: null, radius: -2 }])).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
     expect(projectMarsMany([])).toEqual([]);
   });
@@ -588,7 +591,7 @@ describe('edge cases', () => {
     const w = tensor(c.inputs.w!.slice(), c.shape);
     const stats = projectMars(w, tensor(c.inputs.w0!.slice(), c.shape), 0);
     expect(stats.clipped).toBe(c.shape[0]);
-    expect(Array.from(w.data())).toEqual(Array.from(c.inputs.w0!));
+    expect(Array.from(floats(w))).toEqual(Array.from(c.inputs.w0!));
   });
 
   it('exact-l1 with radius 0 also puts every row back on W0', () => {
@@ -596,7 +599,7 @@ describe('edge cases', () => {
     const w = tensor(c.inputs.w!.slice(), c.shape);
     const stats = projectMars(w, tensor(c.inputs.w0!.slice(), c.shape), 0, { mode: 'exact-l1' });
     expect(stats.clipped).toBe(c.shape[0]);
-    expect(Array.from(w.data())).toEqual(Array.from(c.inputs.w0!));
+    expect(Array.from(floats(w))).toEqual(Array.from(c.inputs.w0!));
   });
 
   it('a row holding NaN is left alone and counted as non-finite; the other rows are projected', () => {
@@ -605,7 +608,7 @@ describe('edge cases', () => {
     const stats = projectMars(t, null, 1);
     expect(stats.nonFinite).toBe(1);
     expect(stats.clipped).toBe(2);
-    const out = Array.from(t.data());
+    const out = Array.from(floats(t));
     expect(out[0]).toBeCloseTo(3 / 7, 6);
     expect(out[1]).toBeCloseTo(4 / 7, 6);
     expect(Number.isNaN(out[2])).toBe(true);
@@ -691,7 +694,7 @@ print(json.dumps(meta))
     expect(stats.clipped).toBeGreaterThan(0);
     expect(stats.clipped).toBeLessThan(m.shape[0]!);
     // Read back through a fresh state dict: the module's own storage changed.
-    const after = module.stateDict()[name]!.data();
+    const after = floats(module.stateDict()[name]!);
     expect(worstError(after, readTyped(join(dir, `layout_${name}.oracle.bin`), 'float32'), 1e-7, 2e-6)).toBeLessThanOrEqual(1);
   });
 });
