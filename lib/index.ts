@@ -17,3 +17,15 @@ export { layerDistances, type TensorDistance } from './bound/distances.js';
 export { foldBatchNorm, type BatchNormTensors } from './bound/fold.js';
 export type { BoundData, Batch } from './bound/data.js';
 export type { BoundOptions, Radii } from './bound/options.js';
+export type { LoadOptions, SaveOptions, TensorOptions, ToOptions } from './config.js';
+export {
+  projectMars,
+  projectMarsMany,
+  projectFrobenius,
+  clipBatchNormScale,
+  type ProjectionStats,
+  type ProjectionMode,
+  type MarsProjectionOptions,
+  type MarsTask,
+  type BatchNormClipOptions,
+} from './projection.js';

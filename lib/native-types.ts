@@ -182,3 +182,47 @@ export interface NativeAddon {
   foldBatchNorm(weight: NativeTensor, bias: NativeTensor | null, bn: NativeBatchNorm): Promise<{ weight: NativeTensor; bias: NativeTensor; scale: NativeTensor }>;
   initialNetwork(model: NativeModule, init: NativeModule, pairs: [string, string | null][]): Promise<NativeModule>;
 }
+
+/** What the native projections return (see lib/projection.ts). */
+export interface NativeProjectionStats {
+  rows: number;
+  clipped: number;
+  nonFinite: number;
+  maxDistanceBefore: number;
+  maxDistanceAfter: number;
+  meanDistanceBefore: number;
+  statsValid: boolean;
+}
+
+/** The projection kernels' bindings (native/projection_binding.cc), merged into NativeAddon. */
+export interface NativeAddon {
+  projectMars(w: NativeTensor, w0: NativeTensor | null, radius: number, mode?: 'rescale' | 'exact-l1'): NativeProjectionStats;
+  projectMarsMany(tasks: { w: NativeTensor; w0: NativeTensor | null; radius: number }[], mode?: 'rescale' | 'exact-l1'): NativeProjectionStats[];
+  projectFrobenius(w: NativeTensor, w0: NativeTensor | null, radius: number): NativeProjectionStats;
+  clipBatchNormScale(
+    weight: NativeTensor,
+    runningVar: NativeTensor,
+    weight0: NativeTensor,
+    runningVar0: NativeTensor,
+    radius: number,
+    eps?: number,
+  ): NativeProjectionStats;
+  /** @internal Benchmark only: the MARS map as a chain of LibTorch ops. */
+  projectMarsOpChain(w: NativeTensor, w0: NativeTensor | null, radius: number): void;
+  /** @internal Benchmark only: the Frobenius map as a chain of LibTorch ops. */
+  projectFrobeniusOpChain(w: NativeTensor, w0: NativeTensor | null, radius: number): void;
+  /** @internal Benchmark only (bench/projection/run.mjs); see native/projection_binding.cc. */
+  benchProjection(options: {
+    shapes: number[][];
+    contenders: { name?: string; method: 'fused' | 'fused-many' | 'fused-exact-l1' | 'opchain' | 'copy' | 'add' | 'frobenius' | 'frobenius-opchain'; relRadius?: number }[];
+    reps?: number;
+    seed?: number;
+    dtype?: 'float32' | 'float64';
+    flushBytes?: number;
+  }): {
+    contenders: Record<string, { perTensorSeconds: number[]; totalSeconds: number[]; clippedRows: number; rows: number; checksum: number }>;
+    elements: number;
+    bytesPerElement: number;
+    threads: number;
+  };
+}

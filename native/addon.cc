@@ -5,6 +5,7 @@
 #include "classifier.h"
 #include "bound.h"
 #include "module.h"
+#include "projection_binding.h"
 #include "runtime.h"
 #include "session.h"
 #include "tensor.h"
@@ -19,6 +20,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mars::InitClassifier(env, exports);
   mars::SessionWrap::Init(env, exports);
   mars::InitBound(env, exports);
+  mars::InitProjection(env, exports);
   return exports;
 }
 

@@ -135,17 +135,23 @@ at::Tensor BatchPenalty(SessionState& s, const at::Tensor& x, const at::Tensor& 
   return penalty;
 }
 
+// The constraint methods' map back into the balls after a step. MARS rows go
+// through one batched call (one parallel region on CPU, few launches on CUDA);
+// statistics are not collected, so nothing synchronises with the device.
 void Project(SessionState& s) {
   torch::NoGradGuard noGrad;
+  const ProjectionOptions quiet{RowMap::kRescale, /*collectStats=*/false};
+  std::vector<MarsTask> mars;
   for (auto& c : s.constraints) {
-    at::Tensor w = c.param.detach();
+    const at::Tensor w = c.param.detach();
     const at::Tensor* w0 = c.init.defined() ? &c.init : nullptr;
     switch (c.type) {
-      case ConstraintType::Mars: ProjectMarsRows(w, w0, c.radius); break;
-      case ConstraintType::Frobenius: ProjectFrobenius(w, w0, c.radius); break;
-      case ConstraintType::BatchNorm: ClipBatchNormScale(w, c.runningVar, c.init, c.runningVar0, c.radius); break;
+      case ConstraintType::Mars: mars.push_back({w, c.init, c.radius}); break;
+      case ConstraintType::Frobenius: ProjectFrobenius(w, w0, c.radius, quiet); break;
+      case ConstraintType::BatchNorm: ClipBatchNormScale(w, c.runningVar, c.init, c.runningVar0, c.radius, 1e-6, quiet); break;
     }
   }
+  if (!mars.empty()) ProjectMarsRowsMany(mars, quiet);
 }
 
 StepResult TrainStep(SessionState& s, const at::Tensor& xIn, const at::Tensor& yIn) {
