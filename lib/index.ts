@@ -7,7 +7,7 @@ export { tensor, Tensor, type TensorData, type TypedArrayFor } from './tensor.js
 export { load, Module, type ParameterInfo, type LayerKind, type Dtype } from './module.js';
 export { runtimeInfo, setNumThreads, manualSeed, type RuntimeInfo } from './runtime.js';
 export type { LoadOptions, SaveOptions, TensorOptions, ToOptions, OptimizerOptions, ScheduleOptions } from './config.js';
-export { fineTune, type FineTuneOptions, type FineTuneResult, type EpochEnd, type BatchEnd, type SplitMetrics } from './finetune.js';
+export { fineTune, type FineTuneOptions, type FineTuneResult, type EpochEnd, type EpochBound, type BatchEnd, type SplitMetrics } from './finetune.js';
 export { METHODS, type Method, type RegulariserOptions } from './regularisers.js';
 export { Classifier, type Prediction } from './predict.js';
 export { loadCheckpoint, type CheckpointMeta, type LoadedCheckpoint } from './checkpoint.js';
@@ -15,9 +15,8 @@ export * from './data/index.js';
 export { computeBound, type BoundReport, type LayerReport } from './bound/compute.js';
 export { layerDistances, type TensorDistance } from './bound/distances.js';
 export { foldBatchNorm, type BatchNormTensors } from './bound/fold.js';
-export type { BoundData, Batch } from './bound/data.js';
+export type { BoundData, Batch as BoundBatch } from './bound/data.js';
 export type { BoundOptions, Radii } from './bound/options.js';
-export type { LoadOptions, SaveOptions, TensorOptions, ToOptions } from './config.js';
 export {
   projectMars,
   projectMarsMany,
