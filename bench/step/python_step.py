@@ -1,7 +1,8 @@
 """The same fine-tuning step as the Node package, written in Python with
 PyTorch: forward, cross-entropy, backward, Adam (AMSGrad), MARS-SP projection
 (op chain) on the same TorchScript classifier file. Prints images/s as JSON.
-    /usr/bin/python3 bench/step/python_step.py MODEL.pt BATCH C H W THREADS STEPS"""
+    /usr/bin/python3 bench/step/python_step.py MODEL.pt BATCH C H W THREADS STEPS [DEVICE]
+Each step reads the loss back (.item()), as the package's step does."""
 import json
 import sys
 import time
@@ -10,17 +11,18 @@ import torch
 import torch.nn.functional as F
 
 path, batch, c, h, w, threads, steps = sys.argv[1], *map(int, sys.argv[2:8])
+device = sys.argv[8] if len(sys.argv) > 8 else "cpu"
 torch.set_num_threads(threads)
 torch.manual_seed(0)
-m = torch.jit.load(path)
+m = torch.jit.load(path, map_location=device)
 m.train()
 params = dict(m.named_parameters())
 init = {n: p.detach().clone() for n, p in params.items()}
 modules = dict(m.named_modules())
 constrained = [n for n in params if n.endswith(".weight") and modules[n.rpartition(".")[0]].original_name in ("Conv2d", "Linear")]
 opt = torch.optim.Adam(params.values(), lr=1e-4, amsgrad=True)
-x = torch.randn(batch, c, h, w)
-y = torch.randint(0, 5, (batch,))
+x = torch.randn(batch, c, h, w, device=device)
+y = torch.randint(0, 5, (batch,), device=device)
 
 
 def step():
@@ -28,6 +30,7 @@ def step():
     loss = F.cross_entropy(m(x), y)
     loss.backward()
     opt.step()
+    loss.item()
     with torch.no_grad():
         for n in constrained:
             p = params[n]

@@ -3,6 +3,7 @@
 // training step on cuda equals the same steps on cpu and keeps the
 // invariant, and the step's speed. Imports the compiled modules directly
 // (dist/), not the package entry, so that sharp (data decoding) is not needed.
+import { execFileSync } from 'node:child_process';
 import { composeClassifier, probeBackbone } from '../../dist/classifier.js';
 import { load } from '../../dist/module.js';
 import { manualSeed, runtimeInfo } from '../../dist/runtime.js';
@@ -24,6 +25,7 @@ report.forward = { device: gpuNet.device, maxAbsDiff: maxAbsDiff(outGpu, outCpu)
 manualSeed(0);
 const head = await probeBackbone(cpuNet, [1, 28, 28]);
 const modelCpu = await composeClassifier(cpuNet, head, 5);
+await modelCpu.save('/tmp/classifier.pt');
 const modelGpu = await (await modelCpu.clone()).to('cuda');
 const reg = { method: 'mars-sp', extractor: 0.5, classifier: 1 };
 const opt = { name: 'sgd', lr: 0.05, momentum: 0.9 };
@@ -46,5 +48,9 @@ const t0 = performance.now();
 const steps = 50;
 for (let i = 0; i < steps; i++) await trainers[1].step(...big);
 report.stepImagesPerSecond = (64 * steps) / ((performance.now() - t0) / 1000);
+// The same step in Python with PyTorch on the same GPU and classifier file.
+const python = execFileSync('python3', ['bench/step/python_step.py', '/tmp/classifier.pt', '64', '1', '28', '28', '16', String(steps), 'cuda'], { encoding: 'utf8' });
+report.pythonStepImagesPerSecond = JSON.parse(python).imagesPerSecond;
+report.stepRatioOursOverPython = report.stepImagesPerSecond / report.pythonStepImagesPerSecond;
 console.log(JSON.stringify(report, null, 2));
 if (!(report.forward.maxAbsDiff < 1e-4 && worst < 1e-3 && report.training.invariantHolds)) process.exit(1);
