@@ -151,7 +151,9 @@ def correctness(ext, dev):
         check('GPU kernel agrees with the CPU kernel', worst_cpu <= tol32, f'{worst_cpu:.2e}')
 
     # Batched: one call (one launch per 48 tensors) over all ResNet-50 weights, a
-    # head, float32; must equal the single-tensor kernel bit for bit.
+    # head, float32: against the float64 formula and the invariants like single
+    # calls; against single calls bit for bit on the CPU, within rounding on the
+    # GPU (a row may be summed in another order there).
     shp = shapes('resnet50') + [[10, 2048], [37, 5, 3, 3]]
     data = [make(s, dev, seed=800 + i) for i, s in enumerate(shp)]
     ws = [d[0].clone() for d in data]
@@ -159,15 +161,23 @@ def correctness(ext, dev):
     radii = [d[2] for d in data]
     st = ext.project_mars_batch(ws, w0s, radii, True)
     ok_b = True
+    worst_ref = worst_single = 0.0
     for i, d in enumerate(data):
+        expect, s_ref = mars_reference(d[0], w0s[i], radii[i])
+        worst_ref = max(worst_ref, rel_err(ws[i], expect))
+        after = (ws[i].double() - (w0s[i].double() if w0s[i] is not None else 0)).reshape(shp[i][0], -1).abs().sum(1)
+        ok_b &= bool((after <= radii[i] * (1 + 1e-5)).all()) and st[i]['clipped'] == int((s_ref > radii[i]).sum())
         single = d[0].clone()
         s1 = ext.project_mars(single, w0s[i], radii[i])
-        ok_b &= torch.equal(ws[i], single) and st[i]['clipped'] == s1['clipped'] and st[i]['rows'] == s1['rows']
-        ok_b &= abs(st[i]['max_before'] - s1['max_before']) <= 1e-6 * max(1e-30, s1['max_before'])
+        worst_single = max(worst_single, rel_err(ws[i], single))
+        ok_b &= torch.equal(ws[i], single) if dev == 'cpu' else rel_err(ws[i], single) <= tol32
+        ok_b &= st[i]['rows'] == s1['rows']
+    ok_b &= worst_ref <= tol32
     ws2 = [d[0].clone() for d in data]
     st2 = ext.project_mars_batch(ws2, w0s, radii, False)
     ok_b &= all(torch.equal(a, b) for a, b in zip(ws, ws2)) and (dev == 'cpu' or not st2[0]['valid'])
-    check(f'batched ProjectMarsRowsMany ({len(shp)} tensors, {math.ceil(len(shp) / 48)} launches) equals single calls bit for bit', ok_b)
+    detail = f'max rel err vs float64 formula {worst_ref:.2e}, vs single calls {worst_single:.2e}'
+    check(f'batched ProjectMarsRowsMany ({len(shp)} tensors, {math.ceil(len(shp) / 48)} launches) matches the formula and single calls', ok_b, detail)
 
     subset = [[64, 3, 7, 7], [64, 64, 1, 1], [256, 64, 1, 1], [512, 512, 3, 3], [2048, 512, 1, 1], [1000, 2048], [10, 3],
               [37, 5, 3, 3], [3, 5000], [5, 1025], [130, 4097]]
