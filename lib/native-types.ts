@@ -183,14 +183,21 @@ export interface NativeAddon {
   initialNetwork(model: NativeModule, init: NativeModule, pairs: [string, string | null][]): Promise<NativeModule>;
 }
 
-/** What the native projections return (see lib/projection.ts). */
+/** What a projection did (ProjectionStats in the public API). */
 export interface NativeProjectionStats {
+  /** Rows (output units; 1 for Frobenius; channels for BatchNorm) examined. */
   rows: number;
+  /** Rows that were outside the ball and were rewritten; the others are untouched (bit-identical). */
   clipped: number;
+  /** Rows whose distance was NaN or infinite: left unchanged; a sign of divergence. */
   nonFinite: number;
+  /** Largest finite distance before the projection. */
   maxDistanceBefore: number;
+  /** Largest finite distance after it (at most the radius, up to rounding). */
   maxDistanceAfter: number;
+  /** Mean finite distance before the projection. */
   meanDistanceBefore: number;
+  /** False only when a CUDA projection skipped collecting statistics. */
   statsValid: boolean;
 }
 

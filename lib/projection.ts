@@ -21,27 +21,8 @@ import { Tensor } from './tensor.js';
  */
 export type ProjectionMode = 'rescale' | 'exact-l1';
 
-/**
- * What one projection saw and did. Distances are l1 row distances for
- * `projectMars`, the Frobenius distance of the tensor for `projectFrobenius`
- * (one row), and `|s - s0|` per channel for `clipBatchNormScale`.
- */
-export interface ProjectionStats {
-  /** Rows (output units; 1 for Frobenius; channels for BatchNorm) examined. */
-  rows: number;
-  /** Rows that were outside the ball and were rewritten; the others are untouched (bit-identical). */
-  clipped: number;
-  /** Rows whose distance was NaN or infinite: left unchanged; a sign of divergence. */
-  nonFinite: number;
-  /** Largest finite distance before the projection. */
-  maxDistanceBefore: number;
-  /** Largest finite distance after it (at most the radius, up to rounding). */
-  maxDistanceAfter: number;
-  /** Mean finite distance before the projection. */
-  meanDistanceBefore: number;
-  /** False only when a CUDA projection skipped collecting statistics. */
-  statsValid: boolean;
-}
+/** What a projection did: rows examined and clipped, distances before and after. */
+export type ProjectionStats = NativeProjectionStats;
 
 export interface MarsProjectionOptions {
   /** Default `rescale`. */
@@ -63,10 +44,6 @@ function checkRadius(radius: unknown): asserts radius is number {
   }
 }
 
-function toStats(s: NativeProjectionStats): ProjectionStats {
-  return { ...s };
-}
-
 /**
  * MARS projection, per output unit (first axis; the rest of the tensor is the
  * row: Linear `(out, in)`, Conv `(out, in/groups, kh, kw)`): every row with
@@ -81,7 +58,7 @@ export function projectMars(w: Tensor, w0: Tensor | null, radius: number, option
   if (mode !== 'rescale' && mode !== 'exact-l1') {
     throw new MarsError('ERR_INVALID_ARGUMENT', `mode must be 'rescale' or 'exact-l1', got '${String(mode)}'`);
   }
-  return toStats(native().projectMars(w.handle, w0?.handle ?? null, radius, mode));
+  return native().projectMars(w.handle, w0?.handle ?? null, radius, mode);
 }
 
 /** One tensor of `projectMarsMany`. */
@@ -110,12 +87,10 @@ export function projectMarsMany(tasks: readonly MarsTask[], options: MarsProject
   if (mode !== 'rescale' && mode !== 'exact-l1') {
     throw new MarsError('ERR_INVALID_ARGUMENT', `mode must be 'rescale' or 'exact-l1', got '${String(mode)}'`);
   }
-  return native()
-    .projectMarsMany(
-      tasks.map((t) => ({ w: t.w.handle, w0: t.w0?.handle ?? null, radius: t.radius })),
-      mode,
-    )
-    .map(toStats);
+  return native().projectMarsMany(
+    tasks.map((t) => ({ w: t.w.handle, w0: t.w0?.handle ?? null, radius: t.radius })),
+    mode,
+  );
 }
 
 /** Frobenius projection of the whole tensor: `W = W0 + t / max(1, ||t||_F / radius)`, `t = W - W0`. In place on `w`. */
@@ -123,7 +98,7 @@ export function projectFrobenius(w: Tensor, w0: Tensor | null, radius: number): 
   checkTensor(w, 'w');
   if (w0 !== null) checkTensor(w0, 'w0');
   checkRadius(radius);
-  return toStats(native().projectFrobenius(w.handle, w0?.handle ?? null, radius));
+  return native().projectFrobenius(w.handle, w0?.handle ?? null, radius);
 }
 
 /**
@@ -149,5 +124,5 @@ export function clipBatchNormScale(
   if (typeof eps !== 'number' || !Number.isFinite(eps) || eps < 0) {
     throw new MarsError('ERR_INVALID_ARGUMENT', `eps must be a finite number >= 0, got ${String(eps)}`);
   }
-  return toStats(native().clipBatchNormScale(weight.handle, runningVar.handle, weight0.handle, runningVar0.handle, radius, eps));
+  return native().clipBatchNormScale(weight.handle, runningVar.handle, weight0.handle, runningVar0.handle, radius, eps);
 }

@@ -1,5 +1,6 @@
-// Runs LibTorch work on libuv's thread pool and settles a Promise on the JS
-// thread, so that no model computation ever blocks the event loop.
+// Runs LibTorch work on the compute thread (compute_thread.h) and settles a
+// Promise on the JS thread, so that no model computation ever blocks the
+// event loop.
 #pragma once
 
 #include <napi.h>
@@ -8,70 +9,61 @@
 #include <optional>
 #include <string>
 
+#include "compute_thread.h"
 #include "errors.h"
 
 namespace mars {
 
 template <typename T>
-class PromiseWorker : public Napi::AsyncWorker {
- public:
-  using Work = std::function<T()>;
-  using ToJs = std::function<Napi::Value(Napi::Env, T&)>;
-
-  PromiseWorker(Napi::Env env, std::string fallbackCode, std::string context, Work work, ToJs toJs)
-      : Napi::AsyncWorker(env),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        fallbackCode_(std::move(fallbackCode)),
-        context_(std::move(context)),
-        work_(std::move(work)),
-        toJs_(std::move(toJs)) {}
-
-  Napi::Promise Promise() const { return deferred_.Promise(); }
-
- protected:
-  // Worker thread: no JS values may be touched here.
-  void Execute() override {
-    try {
-      result_.emplace(work_());
-    } catch (...) {
-      error_ = CurrentError(fallbackCode_, context_);
-    }
-  }
-
-  // JS thread.
-  void OnOK() override {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    if (!result_) {
-      deferred_.Reject(MakeError(env, error_).Value());
-      return;
-    }
-    try {
-      deferred_.Resolve(toJs_(env, *result_));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    } catch (...) {
-      deferred_.Reject(MakeError(env, CurrentError(fallbackCode_, context_)).Value());
-    }
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::string fallbackCode_;
-  std::string context_;
-  Work work_;
-  ToJs toJs_;
-  std::optional<T> result_;
-  ErrorInfo error_;
+struct AsyncJob {
+  Napi::Promise::Deferred deferred;
+  std::function<T()> work;
+  std::function<Napi::Value(Napi::Env, T&)> toJs;
+  std::string fallbackCode;
+  std::string context;
+  std::optional<T> result;
+  ErrorInfo error;
 };
 
-// Queues `work` (worker thread) and returns a Promise settled by `toJs` (JS thread).
+// Settles the job's promise on the JS thread, then frees the job.
+template <typename T>
+void SettleJob(Napi::Env env, Napi::Function, AsyncJob<T>* job) {
+  if (env != nullptr) {
+    if (!job->result) {
+      job->deferred.Reject(MakeError(env, job->error).Value());
+    } else {
+      try {
+        job->deferred.Resolve(job->toJs(env, *job->result));
+      } catch (const Napi::Error& e) {
+        job->deferred.Reject(e.Value());
+      } catch (...) {
+        job->deferred.Reject(MakeError(env, CurrentError(job->fallbackCode, job->context)).Value());
+      }
+    }
+  }
+  delete job;
+}
+
+// Queues `work` (compute thread) and returns a Promise settled by `toJs` (JS thread).
 template <typename T>
 Napi::Promise RunAsync(Napi::Env env, const char* fallbackCode, const std::string& context,
                        std::function<T()> work, std::function<Napi::Value(Napi::Env, T&)> toJs) {
-  auto* worker = new PromiseWorker<T>(env, fallbackCode, context, std::move(work), std::move(toJs));
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
+  auto* job = new AsyncJob<T>{Napi::Promise::Deferred::New(env), std::move(work), std::move(toJs), fallbackCode, context,
+                              std::nullopt, {}};
+  Napi::Promise promise = job->deferred.Promise();
+  // The thread-safe function carries the result back and keeps the event loop
+  // alive while the work is pending, as an AsyncWorker would.
+  auto done = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
+                                            "mars-finetune", 0, 1);
+  ComputeThread::Get().Post([job, done]() mutable {
+    try {
+      job->result.emplace(job->work());
+    } catch (...) {
+      job->error = CurrentError(job->fallbackCode, job->context);
+    }
+    if (done.BlockingCall(job, SettleJob<T>) != napi_ok) delete job;  // the env is gone
+    done.Release();
+  });
   return promise;
 }
 

@@ -114,7 +114,7 @@ struct StepResult {
 
 // The penalty of the regulariser for one batch (zero for pure constraints).
 at::Tensor BatchPenalty(SessionState& s, const at::Tensor& x, const at::Tensor& maps, const at::Tensor& features) {
-  at::Tensor penalty = at::zeros({}, maps.options());
+  at::Tensor penalty = at::zeros({}, x.options());
   for (const auto& p : s.penalties) penalty = penalty + p.weight * PenaltyTerm(p);
   if (s.frozenBackbone) {
     at::Tensor maps0;
@@ -161,12 +161,18 @@ StepResult TrainStep(SessionState& s, const at::Tensor& xIn, const at::Tensor& y
   torch::AutoGradMode grad(true);
   s.model->module.train(true);
   s.optimizer->zero_grad();
-  const at::Tensor maps = s.backbone.forward({x}).toTensor();
-  const at::Tensor features = s.pool ? maps.mean({2, 3}) : maps;
-  const at::Tensor logits = s.head.forward({features}).toTensor();
+  // DELTA and BSS need the backbone's maps and features; the others run the
+  // classifier's own forward as one TorchScript call, as Python would.
+  at::Tensor maps, features, logits;
+  if (s.frozenBackbone || s.bssK > 0) {
+    maps = s.backbone.forward({x}).toTensor();
+    features = s.pool ? maps.mean({2, 3}) : maps;
+    logits = s.head.forward({features}).toTensor();
+  } else {
+    logits = s.model->module.forward({x}).toTensor();
+  }
   const at::Tensor ce = torch::nn::functional::cross_entropy(logits, y);
-  const at::Tensor penalty = BatchPenalty(s, x, maps, features);
-  const at::Tensor total = ce + penalty;
+  const at::Tensor total = s.penalties.empty() && !maps.defined() ? ce : ce + BatchPenalty(s, x, maps, features);
   const double totalValue = total.item<double>();
   if (!std::isfinite(totalValue)) {
     throw CodedError("ERR_NONFINITE_LOSS", "the loss became " + std::to_string(totalValue) +
@@ -177,7 +183,7 @@ StepResult TrainStep(SessionState& s, const at::Tensor& xIn, const at::Tensor& y
   Project(s);
   StepResult r;
   r.loss = ce.item<double>();
-  r.penalty = penalty.item<double>();
+  r.penalty = (total - ce).item<double>();
   r.correct = logits.argmax(1).eq(y).sum().item<int64_t>();
   r.count = y.size(0);
   return r;

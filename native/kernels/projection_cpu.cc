@@ -117,9 +117,20 @@ MARS_INLINE void Prefetch(const T* a, const T* b) {
 #endif
 }
 
-// sum |w - w0| (or |w|) of n elements.
-template <typename T, bool kHasW0>
-MARS_INLINE double L1Distance(const T* MARS_RESTRICT w, const T* MARS_RESTRICT w0, int64_t n) {
+// The two distances the maps need, as the per-element term of one blocked sum.
+struct AbsTerm {
+  template <typename T>
+  static MARS_INLINE T Of(T d) { return std::abs(d); }
+};
+struct SquareTerm {
+  template <typename T>
+  static MARS_INLINE T Of(T d) { return d * d; }
+};
+
+// sum Term(w - w0) (or Term(w)) of n elements: float lanes of partial sums
+// per sub-block (vectorised), the sub-block totals added in double.
+template <typename Term, typename T, bool kHasW0>
+MARS_INLINE double BlockedSum(const T* MARS_RESTRICT w, const T* MARS_RESTRICT w0, int64_t n) {
   constexpr int kLanes = 128 / sizeof(T);  // four 256-bit registers of partial sums
   double total = 0;
   for (int64_t start = 0; start < n; start += kSubBlock) {
@@ -130,53 +141,23 @@ MARS_INLINE double L1Distance(const T* MARS_RESTRICT w, const T* MARS_RESTRICT w
     int64_t i = 0;
     for (; i + kLanes <= len; i += kLanes) {
       Prefetch<T, kHasW0>(a + i, b + i);
-      for (int j = 0; j < kLanes; ++j) {
-        if constexpr (kHasW0) {
-          acc[j] += std::abs(a[i + j] - b[i + j]);
-        } else {
-          acc[j] += std::abs(a[i + j]);
-        }
-      }
+      for (int j = 0; j < kLanes; ++j) acc[j] += Term::Of(kHasW0 ? a[i + j] - b[i + j] : a[i + j]);
     }
     T part = 0;
-    for (; i < len; ++i) {
-      if constexpr (kHasW0) {
-        part += std::abs(a[i] - b[i]);
-      } else {
-        part += std::abs(a[i]);
-      }
-    }
+    for (; i < len; ++i) part += Term::Of(kHasW0 ? a[i] - b[i] : a[i]);
     total += static_cast<double>(part + TreeSum<T, kLanes>(acc));
   }
   return total;
 }
 
-// sum (w - w0)^2 (or w^2) of n elements.
+template <typename T, bool kHasW0>
+MARS_INLINE double L1Distance(const T* MARS_RESTRICT w, const T* MARS_RESTRICT w0, int64_t n) {
+  return BlockedSum<AbsTerm, T, kHasW0>(w, w0, n);
+}
+
 template <typename T, bool kHasW0>
 MARS_INLINE double SquaredDistance(const T* MARS_RESTRICT w, const T* MARS_RESTRICT w0, int64_t n) {
-  constexpr int kLanes = 128 / sizeof(T);
-  double total = 0;
-  for (int64_t start = 0; start < n; start += kSubBlock) {
-    const int64_t len = std::min(kSubBlock, n - start);
-    const T* MARS_RESTRICT a = w + start;
-    const T* MARS_RESTRICT b = kHasW0 ? w0 + start : nullptr;
-    T acc[kLanes] = {};
-    int64_t i = 0;
-    for (; i + kLanes <= len; i += kLanes) {
-      Prefetch<T, kHasW0>(a + i, b + i);
-      for (int j = 0; j < kLanes; ++j) {
-        const T d = kHasW0 ? a[i + j] - b[i + j] : a[i + j];
-        acc[j] += d * d;
-      }
-    }
-    T part = 0;
-    for (; i < len; ++i) {
-      const T d = kHasW0 ? a[i] - b[i] : a[i];
-      part += d * d;
-    }
-    total += static_cast<double>(part + TreeSum<T, kLanes>(acc));
-  }
-  return total;
+  return BlockedSum<SquareTerm, T, kHasW0>(w, w0, n);
 }
 
 // w = w0 + (w - w0) * f   (or w = w * f).
