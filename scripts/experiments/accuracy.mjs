@@ -14,7 +14,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { fineTune, openDataset, runtimeInfo, select, selectClasses } from '../../dist/index.js';
+import { computeBound, DataLoader, fineTune, openDataset, runtimeInfo, select, selectClasses } from '../../dist/index.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { values } = parseArgs({ options: { n: { type: 'string', default: '10' }, seeds: { type: 'string', default: '5' }, epochs: { type: 'string', default: '20' } } });
@@ -79,11 +79,18 @@ for (const r of ROWS) {
     const d = draw(100 + s);
     const res = await run(best.regulariser, backbone, d.both, test, s);
     const moved = res.history.at(-1).distances.filter((x) => x.name.startsWith('backbone.'));
-    scores.push({ seed: s, testAccuracy: res.test.accuracy, maxBackboneMarsDistance: moved.length ? Math.max(...moved.map((x) => x.mars)) : null });
+    const score = { seed: s, testAccuracy: res.test.accuracy, maxBackboneMarsDistance: moved.length ? Math.max(...moved.map((x) => x.mars)) : null };
+    if (s === 0) {
+      // The final model's post hoc bounds on its training data (docs/bound.md), seed 0.
+      const b = await computeBound({ model: res.model.module, init: backbone, data: new DataLoader(d.both, { batchSize: 256, shuffle: false }).epoch(0) });
+      score.bound = { rademacher: b.rademacher, marsTerm: b.generalisation.complexity, spectralTerm: b.spectral?.complexity, total: b.generalisation.total };
+    }
+    scores.push(score);
   }
   const row = { row: r.row, trials, best: best.regulariser, scores, testAccuracy: stats(scores.map((x) => x.testAccuracy)) };
   results.push(row);
-  console.log(`${r.row.padEnd(13)} ${(100 * row.testAccuracy.mean).toFixed(2)} ± ${(100 * row.testAccuracy.ci95).toFixed(2)} (best ${JSON.stringify(best.regulariser)})`);
+  const b0 = scores[0].bound;
+  console.log(`${r.row.padEnd(13)} ${(100 * row.testAccuracy.mean).toFixed(2)} ± ${(100 * row.testAccuracy.ci95).toFixed(2)} (best ${JSON.stringify(best.regulariser)}) MARS term ${b0.marsTerm.toExponential(2)} spectral term ${b0.spectralTerm?.toExponential(2)}`);
 }
 const out = {
   experiment: 'benchmarks.md A', n: N, seeds: SEEDS, epochs: EPOCHS, testItems: test.size, cores: cpus().length,
