@@ -86,3 +86,35 @@ describe('mars-ft finetune and predict', () => {
     expect(run('finetune', '--backbone', 'x.pt', '--train', 'a', '--test', 'b').status).toBe(2);
   });
 });
+
+describe('mars-ft finetune and Ctrl-C', () => {
+  it('SIGINT writes DIR/checkpoints/last.pt and exits with status 130; --resume continues from it', async () => {
+    const { spawn } = await import('node:child_process');
+    const { existsSync, mkdtempSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const out = mkdtempSync(join(tmpdir(), 'mars-sigint-'));
+    const FMNIST = '/usr/share/datasets/fashion-mnist';
+    const data = (split: string) => `idx:${FMNIST}/${split}-images-idx3-ubyte.gz,${FMNIST}/${split}-labels-idx1-ubyte.gz`;
+    const args = ['finetune', '--backbone', fixturePath('bn_resnet'), '--train', data('train'), '--test', data('t10k'),
+      '--classes', '7,8', '--per-class', '40', '--epochs', '200', '--batch-size', '10', '--out', out];
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let sent = false;
+    const status = await new Promise<number | null>((resolve) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        // One Ctrl-C stops cleanly; a second one would kill the process outright.
+        if (!sent && /epoch 2\/200/.test(stderr)) (sent = true), child.kill('SIGINT');
+      });
+      child.on('exit', (code) => resolve(code));
+    });
+    expect(stderr).toMatch(/aborted in epoch \d+; resume from .*last\.pt/);
+    expect(status).toBe(130);
+    expect(existsSync(join(out, 'checkpoints', 'last.pt'))).toBe(true);
+    const done = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').length;
+    const resumed = run(...args.map((a) => (a === '200' ? String(done + 1) : a)), '--resume', '--json');
+    expect(resumed.status).toBe(0);
+    expect(JSON.parse(resumed.stdout).epochs).toBe(done + 1);
+  });
+});
