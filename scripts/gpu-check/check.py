@@ -42,6 +42,20 @@ failures = []
 summary = {'checks': {}, 'timing': {}}
 
 
+def timed(fn, cuda):
+    """Seconds `fn` takes: CUDA events on the GPU, the wall clock on the CPU."""
+    if cuda:
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        fn()
+        b.record()
+        b.synchronize()
+        return a.elapsed_time(b) / 1e3
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
 def check(name, ok, detail=''):
     summary['checks'][name] = {'ok': bool(ok), 'detail': detail}
     if not ok:
@@ -336,17 +350,7 @@ def timing(ext, dev, reps):
                 for w, p in zip(ws, pristine):
                     w.copy_(p)
                 sync()
-                if cuda:
-                    a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-                    a.record()
-                    fn()
-                    b.record()
-                    b.synchronize()
-                    dt = a.elapsed_time(b) / 1e3
-                else:
-                    t0 = time.perf_counter()
-                    fn()
-                    dt = time.perf_counter() - t0
+                dt = timed(fn, cuda)
                 if rep >= 2:  # two warm-up reps
                     times[name].append(dt)
         med = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
@@ -383,17 +387,7 @@ def timing(ext, dev, reps):
             for rep in range(reps + 2):
                 w.copy_(p)
                 sync()
-                t0 = time.perf_counter()
-                if cuda:
-                    a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-                    a.record()
-                    fn()
-                    b.record()
-                    b.synchronize()
-                    dt = a.elapsed_time(b) / 1e3
-                else:
-                    fn()
-                    dt = time.perf_counter() - t0
+                dt = timed(fn, cuda)
                 if rep >= 2:
                     ts.append(dt)
             out[name] = sorted(ts)[len(ts) // 2]
