@@ -8,5 +8,7 @@ export default defineConfig({
     hookTimeout: 300_000,
     // LibTorch already uses the cores; one test file at a time keeps timings sane.
     fileParallelism: false,
+    // The JSON report lets CI print a plain "N passed, N failed" closing line.
+    reporters: ['default', ['json', { outputFile: 'test-results.json' }]],
   },
 });
