@@ -17,7 +17,7 @@ sudo=""
 [ "$(id -u)" -ne 0 ] && sudo=sudo
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q
-$sudo apt-get install -y -q --no-install-recommends \
+$sudo apt-get install -y -q \
   libtorch-dev python3-torch python3-torchvision python3-numpy dataset-fashion-mnist \
   cmake ninja-build g++ make
 
