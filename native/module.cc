@@ -93,8 +93,8 @@ torch::jit::Module DeepCopy(const torch::jit::Module& module) {
 }
 
 void ModuleWrap::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function ctor = DefineClass(env, "Module",
-                                    {
+  Register(env, exports,
+           {
                                         InstanceMethod<&ModuleWrap::Forward>("forward"),
                                         InstanceMethod<&ModuleWrap::Parameters>("parameters"),
                                         InstanceMethod<&ModuleWrap::StateDict>("stateDict"),
@@ -104,29 +104,8 @@ void ModuleWrap::Init(Napi::Env env, Napi::Object exports) {
                                         InstanceMethod<&ModuleWrap::Save>("save"),
                                         InstanceMethod<&ModuleWrap::To>("to"),
                                         InstanceMethod<&ModuleWrap::Submodule>("submodule"),
-                                    });
-  GetAddonData(env).moduleConstructor = Napi::Persistent(ctor);
-  exports.Set("Module", ctor);
+           });
   exports.Set("loadModule", Napi::Function::New(env, &ModuleWrap::Load, "loadModule"));
-}
-
-ModuleWrap::ModuleWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModuleWrap>(info) {
-  if (info.Length() != 1 || !info[0].IsExternal()) {
-    throw MakeError(info.Env(), {"ERR_INVALID_ARGUMENT", "Module cannot be constructed directly; use load()"});
-  }
-  state_ = *info[0].As<Napi::External<std::shared_ptr<ModuleState>>>().Data();
-}
-
-Napi::Object ModuleWrap::Wrap(Napi::Env env, std::shared_ptr<ModuleState> state) {
-  return GetAddonData(env).moduleConstructor.New({Napi::External<std::shared_ptr<ModuleState>>::New(env, &state)});
-}
-
-std::shared_ptr<ModuleState> ModuleWrap::FromJs(const Napi::Value& value, const std::string& what) {
-  const Napi::Env env = value.Env();
-  const bool isModule = value.IsObject() &&
-                        value.As<Napi::Object>().InstanceOf(GetAddonData(env).moduleConstructor.Value());
-  if (!isModule) throw CodedError("ERR_INVALID_ARGUMENT", what + " must be a Module");
-  return Napi::ObjectWrap<ModuleWrap>::Unwrap(value.As<Napi::Object>())->state_;
 }
 
 // loadModule(path, device, extraFileNames[]) -> Promise<{ module, extraFiles }>
@@ -173,7 +152,7 @@ Napi::Value ModuleWrap::Forward(const Napi::CallbackInfo& info) {
     for (uint32_t i = 0; i < array.Length(); ++i) {
       inputs.emplace_back(TensorWrap::FromJs(array.Get(i), "input " + std::to_string(i)));
     }
-    auto state = state_;
+    auto state = held_;
     return RunAsync<ForwardOutput>(
         env, "ERR_FORWARD", "forward failed",
         [state, inputs]() mutable {
@@ -196,7 +175,7 @@ Napi::Value ModuleWrap::Parameters(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_TORCH", "parameters", [&]() -> Napi::Value {
     std::map<std::string, std::string> typeOf;
-    for (const auto& sub : state_->module.named_modules()) typeOf[sub.name] = TypeName(sub.value);
+    for (const auto& sub : held_->module.named_modules()) typeOf[sub.name] = TypeName(sub.value);
     Napi::Array result = Napi::Array::New(env);
     auto add = [&](const std::string& name, const at::Tensor& t, bool isBuffer) {
       const std::string& type = typeOf[OwnerPath(name)];
@@ -211,8 +190,8 @@ Napi::Value ModuleWrap::Parameters(const Napi::CallbackInfo& info) {
       entry.Set("isBuffer", isBuffer);
       result.Set(result.Length(), entry);
     };
-    for (const auto& p : state_->module.named_parameters(true)) add(p.name, p.value, false);
-    for (const auto& b : state_->module.named_buffers(true)) add(b.name, b.value, true);
+    for (const auto& p : held_->module.named_parameters(true)) add(p.name, p.value, false);
+    for (const auto& b : held_->module.named_buffers(true)) add(b.name, b.value, true);
     return result;
   });
 }
@@ -222,8 +201,8 @@ Napi::Value ModuleWrap::StateDict(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_TORCH", "stateDict", [&]() -> Napi::Value {
     Napi::Object result = Napi::Object::New(env);
-    for (const auto& p : state_->module.named_parameters(true)) result.Set(p.name, TensorWrap::Wrap(env, p.value.detach()));
-    for (const auto& b : state_->module.named_buffers(true)) result.Set(b.name, TensorWrap::Wrap(env, b.value.detach()));
+    for (const auto& p : held_->module.named_parameters(true)) result.Set(p.name, TensorWrap::Wrap(env, p.value.detach()));
+    for (const auto& b : held_->module.named_buffers(true)) result.Set(b.name, TensorWrap::Wrap(env, b.value.detach()));
     return result;
   });
 }
@@ -232,20 +211,20 @@ Napi::Value ModuleWrap::SetTraining(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_INVALID_ARGUMENT", "train", [&]() -> Napi::Value {
     Require(info.Length() > 0 && info[0].IsBoolean(), "setTraining takes a boolean");
-    std::lock_guard<std::mutex> lock(state_->mutex);
-    state_->module.train(info[0].As<Napi::Boolean>().Value());
+    std::lock_guard<std::mutex> lock(held_->mutex);
+    held_->module.train(info[0].As<Napi::Boolean>().Value());
     return env.Undefined();
   });
 }
 
 Napi::Value ModuleWrap::IsTraining(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), state_->module.is_training());
+  return Napi::Boolean::New(info.Env(), held_->module.is_training());
 }
 
 // clone() -> Promise<Module>: a deep copy with its own parameters.
 Napi::Value ModuleWrap::Clone(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto state = state_;
+  auto state = held_;
   return RunAsync<std::shared_ptr<ModuleState>>(
       env, "ERR_TORCH", "clone failed",
       [state]() {
@@ -262,7 +241,7 @@ Napi::Value ModuleWrap::Save(const Napi::CallbackInfo& info) {
   return Guard(env, "ERR_INVALID_ARGUMENT", "save", [&]() -> Napi::Value {
     const std::string path = StringArg(info, 0, "path");
     ExtraFiles extra = ExtraFilesFromJs(info.Length() > 1 ? info[1] : env.Undefined());
-    auto state = state_;
+    auto state = held_;
     return RunAsync<bool>(
         env, "ERR_TORCHSCRIPT_SAVE", "cannot save TorchScript file '" + path + "'",
         [state, path, extra]() {
@@ -279,7 +258,7 @@ Napi::Value ModuleWrap::To(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_INVALID_ARGUMENT", "to", [&]() -> Napi::Value {
     const c10::Device device = ParseDevice(StringArg(info, 0, "device"));
-    auto state = state_;
+    auto state = held_;
     return RunAsync<bool>(
         env, "ERR_DEVICE", "cannot move the module",
         [state, device]() {
@@ -301,11 +280,11 @@ Napi::Value ModuleWrap::Submodule(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_INVALID_ARGUMENT", "submodule", [&]() -> Napi::Value {
     const std::string name = StringArg(info, 0, "name");
-    std::lock_guard<std::mutex> lock(state_->mutex);
-    if (!state_->module.hasattr(name) || !state_->module.attr(name).isModule()) {
+    std::lock_guard<std::mutex> lock(held_->mutex);
+    if (!held_->module.hasattr(name) || !held_->module.attr(name).isModule()) {
       throw CodedError("ERR_INVALID_ARGUMENT", "the module has no submodule named '" + name + "'");
     }
-    return Wrap(env, std::make_shared<ModuleState>(state_->module.attr(name).toModule()));
+    return Wrap(env, std::make_shared<ModuleState>(held_->module.attr(name).toModule()));
   });
 }
 

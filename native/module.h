@@ -9,6 +9,9 @@
 #include <memory>
 #include <mutex>
 
+#include "addon_data.h"
+#include "handle.h"
+
 namespace mars {
 
 struct ModuleState {
@@ -21,13 +24,13 @@ struct ModuleState {
 // (jit::Module::clone under autograd would make them outputs of a clone op).
 torch::jit::Module DeepCopy(const torch::jit::Module& module);
 
-class ModuleWrap : public Napi::ObjectWrap<ModuleWrap> {
+class ModuleWrap : public Handle<ModuleWrap, std::shared_ptr<ModuleState>> {
  public:
+  static constexpr const char* kName = "Module";
+  static constexpr const char* kHowToMake = "use load()";
+  static Napi::FunctionReference& Constructor(Napi::Env env) { return GetAddonData(env).moduleConstructor; }
   static void Init(Napi::Env env, Napi::Object exports);
-  static Napi::Object Wrap(Napi::Env env, std::shared_ptr<ModuleState> state);
-  static std::shared_ptr<ModuleState> FromJs(const Napi::Value& value, const std::string& what);
-
-  explicit ModuleWrap(const Napi::CallbackInfo& info);
+  using Handle::Handle;
 
  private:
   static Napi::Value Load(const Napi::CallbackInfo& info);
@@ -40,8 +43,6 @@ class ModuleWrap : public Napi::ObjectWrap<ModuleWrap> {
   Napi::Value Save(const Napi::CallbackInfo& info);
   Napi::Value To(const Napi::CallbackInfo& info);
   Napi::Value Submodule(const Napi::CallbackInfo& info);
-
-  std::shared_ptr<ModuleState> state_;
 };
 
 }  // namespace mars

@@ -217,8 +217,8 @@ Napi::Value StepToJs(Napi::Env env, StepResult& r) {
 }  // namespace
 
 void SessionWrap::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function ctor = DefineClass(env, "Session",
-                                    {
+  Register(env, exports,
+           {
                                         InstanceMethod<&SessionWrap::Step>("step"),
                                         InstanceMethod<&SessionWrap::Evaluate>("evaluate"),
                                         InstanceMethod<&SessionWrap::SetLearningRate>("setLearningRate"),
@@ -226,17 +226,8 @@ void SessionWrap::Init(Napi::Env env, Napi::Object exports) {
                                         InstanceMethod<&SessionWrap::InitState>("initState"),
                                         InstanceMethod<&SessionWrap::SaveOptimizer>("saveOptimizer"),
                                         InstanceMethod<&SessionWrap::LoadOptimizer>("loadOptimizer"),
-                                    });
-  GetAddonData(env).sessionConstructor = Napi::Persistent(ctor);
-  exports.Set("Session", ctor);
+           });
   exports.Set("createSession", Napi::Function::New(env, &SessionWrap::Create, "createSession"));
-}
-
-SessionWrap::SessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SessionWrap>(info) {
-  if (info.Length() != 1 || !info[0].IsExternal()) {
-    throw MakeError(info.Env(), {"ERR_INVALID_ARGUMENT", "Session cannot be constructed directly; use fineTune()"});
-  }
-  state_ = *info[0].As<Napi::External<std::shared_ptr<SessionState>>>().Data();
 }
 
 // createSession(classifier, options, init?) -> Promise<Session>
@@ -253,7 +244,7 @@ Napi::Value SessionWrap::Create(const Napi::CallbackInfo& info) {
           return BuildSession(model, spec);
         },
         [](Napi::Env env, std::shared_ptr<SessionState>& s) -> Napi::Value {
-          return GetAddonData(env).sessionConstructor.New({Napi::External<std::shared_ptr<SessionState>>::New(env, &s)});
+          return Wrap(env, s);
         });
   });
 }
@@ -263,7 +254,7 @@ Napi::Value SessionWrap::Step(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_INVALID_ARGUMENT", "step", [&]() -> Napi::Value {
     const at::Tensor x = TensorWrap::FromJs(info[0], "inputs"), y = TensorWrap::FromJs(info[1], "labels");
-    auto s = state_;
+    auto s = held_;
     return RunAsync<StepResult>(
         env, "ERR_TRAINING", "training step failed", [s, x, y]() { return TrainStep(*s, x, y); }, StepToJs);
   });
@@ -274,7 +265,7 @@ Napi::Value SessionWrap::Evaluate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_INVALID_ARGUMENT", "evaluate", [&]() -> Napi::Value {
     const at::Tensor x = TensorWrap::FromJs(info[0], "inputs"), y = TensorWrap::FromJs(info[1], "labels");
-    auto s = state_;
+    auto s = held_;
     return RunAsync<StepResult>(
         env, "ERR_FORWARD", "evaluation failed", [s, x, y]() { return EvalStep(*s, x, y); }, StepToJs);
   });
@@ -286,8 +277,8 @@ Napi::Value SessionWrap::SetLearningRate(const Napi::CallbackInfo& info) {
     Require(info.Length() > 0 && info[0].IsNumber(), "learning rate must be a number");
     const double lr = info[0].As<Napi::Number>().DoubleValue();
     Require(std::isfinite(lr) && lr >= 0, "learning rate must be a non-negative finite number");
-    std::lock_guard<std::mutex> lock(state_->model->mutex);
-    for (auto& group : state_->optimizer->param_groups()) group.options().set_lr(lr);
+    std::lock_guard<std::mutex> lock(held_->model->mutex);
+    for (auto& group : held_->optimizer->param_groups()) group.options().set_lr(lr);
     return env.Undefined();
   });
 }
@@ -299,16 +290,16 @@ Napi::Value SessionWrap::SetLearningRate(const Napi::CallbackInfo& info) {
 Napi::Value SessionWrap::Distances(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_TORCH", "distances", [&]() -> Napi::Value {
-    std::lock_guard<std::mutex> lock(state_->model->mutex);
+    std::lock_guard<std::mutex> lock(held_->model->mutex);
     torch::NoGradGuard noGrad;
     std::map<std::string, double> radius;
-    for (const auto& c : state_->constraints) radius[c.name] = c.radius;
+    for (const auto& c : held_->constraints) radius[c.name] = c.radius;
     Napi::Array out = Napi::Array::New(env);
-    for (const auto& p : state_->model->module.named_parameters(true)) {
+    for (const auto& p : held_->model->module.named_parameters(true)) {
       if (p.value.dim() < 2) continue;
       const bool head = p.name.rfind("head.", 0) == 0;
       const RowNorms rows = MeasureRows(p.value, c10::nullopt,
-                                        head ? c10::optional<at::Tensor>() : state_->init.at(p.name), c10::nullopt);
+                                        head ? c10::optional<at::Tensor>() : held_->init.at(p.name), c10::nullopt);
       Napi::Object o = Napi::Object::New(env);
       o.Set("name", p.name);
       o.Set("rows", static_cast<double>(p.value.size(0)));
@@ -326,7 +317,7 @@ Napi::Value SessionWrap::Distances(const Napi::CallbackInfo& info) {
 Napi::Value SessionWrap::InitState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
-  for (const auto& [name, t] : state_->init) out.Set(name, TensorWrap::Wrap(env, t));
+  for (const auto& [name, t] : held_->init) out.Set(name, TensorWrap::Wrap(env, t));
   return out;
 }
 
@@ -334,10 +325,10 @@ Napi::Value SessionWrap::InitState(const Napi::CallbackInfo& info) {
 Napi::Value SessionWrap::SaveOptimizer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_TORCH", "saveOptimizer", [&]() -> Napi::Value {
-    std::lock_guard<std::mutex> lock(state_->model->mutex);
+    std::lock_guard<std::mutex> lock(held_->model->mutex);
     std::ostringstream stream;
     torch::serialize::OutputArchive archive;
-    state_->optimizer->save(archive);
+    held_->optimizer->save(archive);
     archive.save_to(stream);
     const std::string bytes = stream.str();
     return Napi::Buffer<char>::Copy(env, bytes.data(), bytes.size());
@@ -350,10 +341,10 @@ Napi::Value SessionWrap::LoadOptimizer(const Napi::CallbackInfo& info) {
     Require(info.Length() > 0 && info[0].IsBuffer(), "optimizer state must be a Buffer");
     const auto buffer = info[0].As<Napi::Buffer<char>>();
     std::istringstream stream(std::string(buffer.Data(), buffer.Length()));
-    std::lock_guard<std::mutex> lock(state_->model->mutex);
+    std::lock_guard<std::mutex> lock(held_->model->mutex);
     torch::serialize::InputArchive archive;
     archive.load_from(stream);
-    state_->optimizer->load(archive);
+    held_->optimizer->load(archive);
     return env.Undefined();
   });
 }

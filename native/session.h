@@ -14,6 +14,8 @@
 #include <optional>
 #include <vector>
 
+#include "addon_data.h"
+#include "handle.h"
 #include "module.h"
 
 namespace mars {
@@ -57,10 +59,13 @@ struct SessionState {
   int64_t bssK = 0;
 };
 
-class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
+class SessionWrap : public Handle<SessionWrap, std::shared_ptr<SessionState>> {
  public:
+  static constexpr const char* kName = "Session";
+  static constexpr const char* kHowToMake = "use fineTune()";
+  static Napi::FunctionReference& Constructor(Napi::Env env) { return GetAddonData(env).sessionConstructor; }
   static void Init(Napi::Env env, Napi::Object exports);
-  explicit SessionWrap(const Napi::CallbackInfo& info);
+  using Handle::Handle;
 
  private:
   static Napi::Value Create(const Napi::CallbackInfo& info);
@@ -71,8 +76,6 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   Napi::Value InitState(const Napi::CallbackInfo& info);
   Napi::Value SaveOptimizer(const Napi::CallbackInfo& info);
   Napi::Value LoadOptimizer(const Napi::CallbackInfo& info);
-
-  std::shared_ptr<SessionState> state_;
 };
 
 }  // namespace mars

@@ -42,39 +42,16 @@ Napi::Value TypedArrayOver(Napi::Env env, Napi::ArrayBuffer buffer, at::ScalarTy
 }  // namespace
 
 void TensorWrap::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function ctor = DefineClass(env, "Tensor",
-                                    {
-                                        InstanceAccessor<&TensorWrap::Shape>("shape"),
-                                        InstanceAccessor<&TensorWrap::Dtype>("dtype"),
-                                        InstanceAccessor<&TensorWrap::Device>("device"),
-                                        InstanceAccessor<&TensorWrap::RequiresGrad>("requiresGrad"),
-                                        InstanceMethod<&TensorWrap::Data>("data"),
-                                        InstanceMethod<&TensorWrap::To>("to"),
-                                    });
-  GetAddonData(env).tensorConstructor = Napi::Persistent(ctor);
-  exports.Set("Tensor", ctor);
+  Register(env, exports,
+           {
+               InstanceAccessor<&TensorWrap::Shape>("shape"),
+               InstanceAccessor<&TensorWrap::Dtype>("dtype"),
+               InstanceAccessor<&TensorWrap::Device>("device"),
+               InstanceAccessor<&TensorWrap::RequiresGrad>("requiresGrad"),
+               InstanceMethod<&TensorWrap::Data>("data"),
+               InstanceMethod<&TensorWrap::To>("to"),
+           });
   exports.Set("tensorFromArray", Napi::Function::New(env, &TensorWrap::FromArray, "tensorFromArray"));
-}
-
-TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorWrap>(info) {
-  // Only Wrap() constructs tensors; it passes the tensor as an External.
-  if (info.Length() != 1 || !info[0].IsExternal()) {
-    throw MakeError(info.Env(), {"ERR_INVALID_ARGUMENT", "Tensor cannot be constructed directly; use tensor()"});
-  }
-  tensor_ = *info[0].As<Napi::External<at::Tensor>>().Data();
-}
-
-Napi::Object TensorWrap::Wrap(Napi::Env env, at::Tensor tensor) {
-  at::Tensor held = std::move(tensor);
-  return GetAddonData(env).tensorConstructor.New({Napi::External<at::Tensor>::New(env, &held)});
-}
-
-at::Tensor TensorWrap::FromJs(const Napi::Value& value, const std::string& what) {
-  const Napi::Env env = value.Env();
-  const bool isTensor = value.IsObject() &&
-                        value.As<Napi::Object>().InstanceOf(GetAddonData(env).tensorConstructor.Value());
-  if (!isTensor) throw CodedError("ERR_INVALID_ARGUMENT", what + " must be a Tensor");
-  return Napi::ObjectWrap<TensorWrap>::Unwrap(value.As<Napi::Object>())->tensor_;
 }
 
 // tensorFromArray(typedArray, shape, dtype): one copy into LibTorch-owned
@@ -109,18 +86,18 @@ Napi::Value TensorWrap::FromArray(const Napi::CallbackInfo& info) {
   });
 }
 
-Napi::Value TensorWrap::Shape(const Napi::CallbackInfo& info) { return ShapeToJs(info.Env(), tensor_.sizes()); }
+Napi::Value TensorWrap::Shape(const Napi::CallbackInfo& info) { return ShapeToJs(info.Env(), held_.sizes()); }
 
 Napi::Value TensorWrap::Dtype(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), DtypeName(tensor_.scalar_type()));
+  return Napi::String::New(info.Env(), DtypeName(held_.scalar_type()));
 }
 
 Napi::Value TensorWrap::Device(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), DeviceName(tensor_.device()));
+  return Napi::String::New(info.Env(), DeviceName(held_.device()));
 }
 
 Napi::Value TensorWrap::RequiresGrad(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), tensor_.requires_grad());
+  return Napi::Boolean::New(info.Env(), held_.requires_grad());
 }
 
 // data(): a typed array over the tensor's own memory when it is a contiguous
@@ -129,7 +106,7 @@ Napi::Value TensorWrap::RequiresGrad(const Napi::CallbackInfo& info) {
 Napi::Value TensorWrap::Data(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_TORCH", "data", [&]() -> Napi::Value {
-    at::Tensor cpu = tensor_.detach().to(at::kCPU).contiguous();
+    at::Tensor cpu = held_.detach().to(at::kCPU).contiguous();
     const size_t length = static_cast<size_t>(cpu.numel());
     const at::ScalarType type = cpu.scalar_type();
     if (length == 0) return TypedArrayOver(env, Napi::ArrayBuffer::New(env, 0), type, 0);
@@ -144,7 +121,7 @@ Napi::Value TensorWrap::Data(const Napi::CallbackInfo& info) {
 Napi::Value TensorWrap::To(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_TORCH", "to", [&]() -> Napi::Value {
-    at::Tensor result = tensor_;
+    at::Tensor result = held_;
     if (info.Length() > 0 && !info[0].IsUndefined() && !info[0].IsNull()) {
       result = result.to(ParseDevice(StringArg(info, 0, "device")));
     }

@@ -5,17 +5,18 @@
 #include <ATen/ATen.h>
 #include <napi.h>
 
+#include "addon_data.h"
+#include "handle.h"
+
 namespace mars {
 
-class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
+class TensorWrap : public Handle<TensorWrap, at::Tensor> {
  public:
+  static constexpr const char* kName = "Tensor";
+  static constexpr const char* kHowToMake = "use tensor()";
+  static Napi::FunctionReference& Constructor(Napi::Env env) { return GetAddonData(env).tensorConstructor; }
   static void Init(Napi::Env env, Napi::Object exports);
-  // A new JS Tensor owning `tensor`.
-  static Napi::Object Wrap(Napi::Env env, at::Tensor tensor);
-  // The tensor inside a JS Tensor; ERR_INVALID_ARGUMENT naming `what` otherwise.
-  static at::Tensor FromJs(const Napi::Value& value, const std::string& what);
-
-  explicit TensorWrap(const Napi::CallbackInfo& info);
+  using Handle::Handle;
 
  private:
   static Napi::Value FromArray(const Napi::CallbackInfo& info);
@@ -25,8 +26,6 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
   Napi::Value RequiresGrad(const Napi::CallbackInfo& info);
   Napi::Value Data(const Napi::CallbackInfo& info);
   Napi::Value To(const Napi::CallbackInfo& info);
-
-  at::Tensor tensor_;
 };
 
 }  // namespace mars
