@@ -8,7 +8,7 @@
 import { MarsError } from './errors.js';
 import { load, type Module } from './module.js';
 import type { Dtype } from './native-types.js';
-import { tensor, type Tensor, type TensorData } from './tensor.js';
+import { tensor, TYPED_ARRAY_OF, type Tensor } from './tensor.js';
 
 export interface CheckpointMeta {
   format: 1;
@@ -30,14 +30,6 @@ const META = 'mars/meta.json';
 const INIT = 'mars/init';
 const OPTIMIZER = 'mars/optimizer';
 
-const ARRAYS: Record<string, new (buffer: ArrayBuffer) => TensorData> = {
-  float32: Float32Array,
-  float64: Float64Array,
-  int64: BigInt64Array,
-  int32: Int32Array,
-  uint8: Uint8Array,
-};
-
 /** Tensors as text: a JSON header line (name, dtype, shape) and one base64 line per tensor. */
 export function encodeTensors(tensors: Record<string, Tensor>): string {
   const entries = Object.entries(tensors);
@@ -55,7 +47,7 @@ export function decodeTensors(text: string): Record<string, Tensor> {
   return Object.fromEntries(
     header.map((h, i) => {
       const bytes = Buffer.from(bodies[i] ?? '', 'base64');
-      const Ctor = ARRAYS[h.dtype];
+      const Ctor = TYPED_ARRAY_OF[h.dtype];
       if (!Ctor) throw new MarsError('ERR_CHECKPOINT', `checkpoint tensor ${h.name} has unsupported dtype ${h.dtype}`);
       const copy = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
       return [h.name, tensor(new Ctor(copy), h.shape)];

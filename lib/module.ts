@@ -145,18 +145,12 @@ export async function load(path: string, options?: LoadOptions): Promise<Module>
   if (info.size === 0) throw new MarsError('ERR_TORCHSCRIPT_LOAD', `cannot load TorchScript file '${path}': the file is empty`);
   await checkArchive(path);
   const loaded = await native().loadModule(path, o.device, o.extraFiles).catch((e: unknown) => {
-    throw rethrowNative(e, `; is it a TorchScript file? Export it from PyTorch with torch.jit.script(model).save('${basename(path)}')`);
+    // Keep other native codes (a bad device, say) as they are; a load failure gets the fix.
+    if ((e as { code?: string }).code !== 'ERR_TORCHSCRIPT_LOAD') throw e;
+    const hint = `; is it a TorchScript file? Export it from PyTorch with torch.jit.script(model).save('${basename(path)}')`;
+    throw new MarsError('ERR_TORCHSCRIPT_LOAD', `${(e as Error).message}${hint}`, { cause: e });
   });
   const module = new Module(loaded.module, loaded.extraFiles);
   if (o.mode !== 'as-saved') module.train(o.mode === 'train');
   return module;
-}
-
-/** Native errors already carry a code; this keeps it and appends a hint. */
-function rethrowNative(e: unknown, hint: string): unknown {
-  const err = e as { code?: string; message?: string };
-  if (err && typeof err.code === 'string' && err.code === 'ERR_TORCHSCRIPT_LOAD') {
-    return new MarsError('ERR_TORCHSCRIPT_LOAD', `${err.message}${hint}`, { cause: e });
-  }
-  return e;
 }

@@ -20,14 +20,20 @@ export type TypedArrayFor<D extends Dtype> = D extends 'float32'
 
 export type TensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Uint8ClampedArray;
 
-const NATURAL_DTYPE: [new (...a: never[]) => TensorData, Dtype][] = [
-  [Float32Array, 'float32'],
-  [Float64Array, 'float64'],
-  [BigInt64Array, 'int64'],
-  [Int32Array, 'int32'],
-  [Uint8Array, 'uint8'],
-  [Uint8ClampedArray, 'uint8'],
-];
+/** The typed array each dtype that can be read back lives in (one table for tensors and checkpoints). */
+export const TYPED_ARRAY_OF: Partial<Record<Dtype, new (buffer: ArrayBuffer) => TensorData>> = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int64: BigInt64Array,
+  int32: Int32Array,
+  uint8: Uint8Array,
+};
+
+/** The dtype a typed array holds (Uint8ClampedArray's bytes are uint8 too). */
+function naturalDtype(data: TensorData): Dtype | undefined {
+  if (data instanceof Uint8ClampedArray) return 'uint8';
+  return (Object.entries(TYPED_ARRAY_OF) as [Dtype, new (b: ArrayBuffer) => TensorData][]).find(([, C]) => data instanceof C)?.[0];
+}
 
 /** A LibTorch tensor held by this process. */
 export class Tensor<D extends Dtype = Dtype> {
@@ -81,7 +87,7 @@ export class Tensor<D extends Dtype = Dtype> {
  */
 export function tensor(data: TensorData, shape?: readonly number[], options?: TensorOptions): Tensor {
   const o = parseOptions(TensorOptionsSchema, options, 'tensor options');
-  const natural = NATURAL_DTYPE.find(([ctor]) => data instanceof ctor)?.[1];
+  const natural = naturalDtype(data);
   if (!natural) {
     throw new MarsError('ERR_DTYPE', 'tensor data must be a Float32Array, Float64Array, BigInt64Array, Int32Array or Uint8Array');
   }

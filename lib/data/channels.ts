@@ -1,14 +1,5 @@
 /** Which channel count a backbone wants, read from its parameter listing. */
-
-/** One entry of a module's parameter listing, in module order (structurally what `Module.parameters()` returns). */
-export interface ParameterInfo {
-  name: string;
-  shape: number[];
-  dtype: string;
-  kind: 'conv' | 'linear' | 'batchnorm' | 'other';
-  requiresGrad: boolean;
-  isBuffer: boolean;
-}
+import type { ParameterInfo } from '../native-types.js';
 
 /**
  * In-channels of the first 2-D convolution: shape[1] of the first 4-D conv

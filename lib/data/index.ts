@@ -1,5 +1,5 @@
 /** Data: sources, selection, transforms and batch streaming for fine-tuning. */
-export { inferInputChannels, type ParameterInfo } from './channels.js';
+export { inferInputChannels } from './channels.js';
 export { Dataset, type ItemRef, type ItemStore, type Pixels } from './dataset.js';
 export { DataLoader, type Batch } from './loader.js';
 export type { ArraySource, Kernel, LoaderOptions, SelectOptions, SkippedItem, SkipSummary, SplitOptions, Transform } from './options.js';

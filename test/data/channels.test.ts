@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DataLoader, fromArrays, IMAGENET, inferInputChannels, normalize, toChannels, type ParameterInfo } from '../../lib/data/index.js';
+import { DataLoader, fromArrays, IMAGENET, inferInputChannels, normalize, toChannels } from '../../lib/data/index.js';
+import type { ParameterInfo } from '../../lib/index.js';
 import { collect } from './helpers/collect.js';
 import { python } from './helpers/python.js';
 
