@@ -99,7 +99,10 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   manualSeed(o.seed);
   const backbone = typeof o.backbone === 'string' ? await load(o.backbone, { device: o.device }) : o.backbone;
   const trainLoader = loaderFor(o, o.train, backbone, true);
-  const itemShape = await itemShapeOf(loaderFor(o, o.train, backbone, false));
+  // The training data in order with the evaluation transforms: item shape, DELTA's features, the bound.
+  const trainInOrder = loaderFor(o, o.train, backbone, false);
+  const validationLoader = o.validation && loaderFor(o, o.validation, backbone, false);
+  const itemShape = await itemShapeOf(trainInOrder);
 
   const lastPath = o.checkpointDir && join(o.checkpointDir, 'last.pt');
   const bestPath = o.checkpointDir && join(o.checkpointDir, 'best.pt');
@@ -116,7 +119,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     model = await composeClassifier(backbone, head, classNames.length);
   }
   const channelWeights = o.regulariser.method === 'delta'
-    ? await deltaChannelWeights(backbone, head, loaderFor(o, o.train, backbone, false), classNames.length)
+    ? await deltaChannelWeights(backbone, head, trainInOrder, classNames.length)
     : undefined;
   const trainer = await Trainer.create(model, {
     regulariser: o.regulariser,
@@ -173,10 +176,10 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
       epoch: epoch + 1,
       learningRate: lr,
       train: { loss: loss / count, penalty: penalty / count, accuracy: correct / count, count },
-      ...(o.validation ? { validation: await evaluateSplit(trainer, loaderFor(o, o.validation, backbone, false)) } : {}),
+      ...(validationLoader ? { validation: await evaluateSplit(trainer, validationLoader) } : {}),
       seconds: (performance.now() - started) / 1000,
       distances: trainer.distances().map(({ name, mars, frobenius, radius }) => ({ name, mars, frobenius, ...(radius === undefined ? {} : { radius }) })),
-      ...(o.bound ? { bound: await epochBound(model, backbone, loaderFor(o, o.train, backbone, false), o.bound) } : {}),
+      ...(o.bound ? { bound: await epochBound(model, backbone, trainInOrder, o.bound) } : {}),
     };
     history.push(entry);
     await save(lastPath, epoch + 1);
