@@ -3,23 +3,24 @@
     {
       "target_name": "mars_finetune",
       "sources": [
-        "<!@(node -e \"const fs=require('fs');for(const d of ['native','native/kernels'])for(const f of fs.readdirSync(d))if(f.endsWith('.cc'))console.log(d+'/'+f)\")"
+        "<!@(node -e \"const fs=require('fs');for(const d of ['native','native/core','native/train','native/bound','native/kernels'])for(const f of fs.readdirSync(d))if(f.endsWith('.cc'))console.log(d+'/'+f)\")"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
-        "<!@(node lib/find-libtorch.mjs --field includeDirs)"
+        "native",
+        "<!@(node lib/native/find-libtorch.mjs --field includeDirs)"
       ],
       "defines": [
         "NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED",
-        "_GLIBCXX_USE_CXX11_ABI=<!(node lib/find-libtorch.mjs --field abiFlag)"
+        "_GLIBCXX_USE_CXX11_ABI=<!(node lib/native/find-libtorch.mjs --field abiFlag)"
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O3", "-Wno-unused-parameter", "-fopenmp"],
       "ldflags": ["-fopenmp"],
       "libraries": [
-        "-L<!(node lib/find-libtorch.mjs --field libDir)",
-        "-Wl,-rpath,<!(node lib/find-libtorch.mjs --field libDir)",
+        "-L<!(node lib/native/find-libtorch.mjs --field libDir)",
+        "-Wl,-rpath,<!(node lib/native/find-libtorch.mjs --field libDir)",
         "-ltorch", "-ltorch_cpu", "-lc10"
       ]
     }

@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'ERR_INVALID_ARGUMENT'
   | 'ERR_TORCHSCRIPT_LOAD'
   | 'ERR_TORCHSCRIPT_SAVE'
+  | 'ERR_WRITE'
   | 'ERR_SHAPE'
   | 'ERR_DTYPE'
   | 'ERR_DEVICE'
@@ -38,7 +39,14 @@ export class MarsError extends Error {
   }
 }
 
-/** True when `e` is a MarsError (or a native error carrying a code) with that code. */
-export function hasCode(e: unknown, code: ErrorCode): boolean {
-  return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === code;
+/** The `code` of an error (a MarsError, a native error, or one of Node's), if it has one. */
+export function codeOf(e: unknown): string | undefined {
+  const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** True when `e` carries one of `codes` (a MarsError, a native error, or one of Node's). */
+export function hasCode(e: unknown, ...codes: (ErrorCode | (string & {}))[]): e is Error & { code: string } {
+  const code = codeOf(e);
+  return code !== undefined && codes.includes(code);
 }

@@ -1,22 +1,57 @@
 /**
  * mars-finetune: fine-tune TorchScript networks from TypeScript with
- * distance-based regularisation (MARS-SP), on LibTorch.
+ * distance-based regularisation (MARS-SP), on LibTorch. The public surface;
+ * each line names the room (folder) a concern lives in.
  */
-export { MarsError, hasCode, type ErrorCode } from './errors.js';
-export { tensor, Tensor, type TensorData, type TypedArrayFor } from './tensor.js';
-export { load, Module, type ParameterInfo, type LayerKind, type Dtype } from './module.js';
-export { runtimeInfo, setNumThreads, manualSeed, type RuntimeInfo } from './runtime.js';
-export type { LoadOptions, SaveOptions, TensorOptions, ToOptions, OptimizerOptions, ScheduleOptions } from './config.js';
-export { fineTune, type FineTuneOptions, type FineTuneResult, type EpochEnd, type EpochBound, type BatchEnd, type SplitMetrics } from './finetune.js';
-export { METHODS, type Method, type RegulariserOptions } from './regularisers.js';
-export { Classifier, type Prediction } from './predict.js';
-export { loadCheckpoint, type CheckpointMeta, type LoadedCheckpoint } from './checkpoint.js';
+export { MarsError, hasCode, codeOf, type ErrorCode } from './errors.js';
+export {
+  load,
+  Module,
+  tensor,
+  Tensor,
+  runtimeInfo,
+  setNumThreads,
+  manualSeed,
+  type Dtype,
+  type LayerKind,
+  type LoadOptions,
+  type ParameterInfo,
+  type RuntimeInfo,
+  type SaveOptions,
+  type TensorData,
+  type TensorOptions,
+  type ToOptions,
+  type TypedArrayFor,
+} from './torch/index.js';
+export type { TensorDistance } from './native/index.js';
+export {
+  fineTune,
+  METHODS,
+  type BatchEnd,
+  type EpochBound,
+  type EpochEnd,
+  type FineTuneOptions,
+  type FineTuneResult,
+  type Method,
+  type OptimizerOptions,
+  type RegulariserOptions,
+  type ScheduleOptions,
+  type SplitMetrics,
+} from './train/index.js';
+export { Classifier, loadCheckpoint, type CheckpointMeta, type LoadedCheckpoint, type Prediction } from './classifier/index.js';
 export * from './data/index.js';
-export { computeBound, type BoundReport, type LayerReport } from './bound/compute.js';
-export { layerDistances, type TensorDistance } from './bound/distances.js';
-export { foldBatchNorm, type BatchNormTensors } from './bound/fold.js';
-export type { BoundData, Batch as BoundBatch } from './bound/data.js';
-export type { BoundOptions, Radii } from './bound/options.js';
+export {
+  computeBound,
+  layerDistances,
+  foldBatchNorm,
+  type BatchNormTensors,
+  type BoundData,
+  type BoundOptions,
+  type BoundReport,
+  type LayerReport,
+  type ParameterDistance,
+  type Radii,
+} from './bound/index.js';
 export {
   projectMars,
   projectMarsMany,
@@ -27,4 +62,4 @@ export {
   type MarsProjectionOptions,
   type MarsTask,
   type BatchNormClipOptions,
-} from './projection.js';
+} from './projection/index.js';

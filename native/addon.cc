@@ -1,14 +1,14 @@
 // Registers the addon's classes and functions; nothing else lives here.
 #include <napi.h>
 
-#include "addon_data.h"
-#include "classifier.h"
-#include "bound.h"
-#include "module.h"
-#include "projection_binding.h"
-#include "runtime.h"
-#include "session.h"
-#include "tensor.h"
+#include "core/addon_data.h"
+#include "train/head.h"
+#include "bound/bindings.h"
+#include "core/module.h"
+#include "kernels/projection_binding.h"
+#include "core/runtime.h"
+#include "train/session.h"
+#include "core/tensor.h"
 
 namespace {
 

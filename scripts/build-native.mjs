@@ -2,13 +2,14 @@
 // Builds the addon from source against the LibTorch that find-libtorch.mjs
 // chooses, with cmake-js (default) or node-gyp (`--gyp`), and writes the build
 // manifest next to the binary so the loader can check it at run time.
-//   node scripts/build-native.mjs [--gyp] [--out DIR] [--debug]
+//   node scripts/build-native.mjs [--gyp] [--out DIR] [--debug] [--bench]
+// --bench builds the projection benchmark's own addon (build-bench/, never shipped).
 import { spawnSync } from 'node:child_process';
 import { writeFileSync, renameSync, existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findLibTorch, explainNotFound } from '../lib/find-libtorch.mjs';
+import { findLibTorch, explainNotFound } from '../lib/native/find-libtorch.mjs';
 
 export const NAPI_VERSION = 8;
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -48,8 +49,10 @@ export function writeManifest(dir, libtorch, builder) {
 function main(argv) {
   const gyp = argv.includes('--gyp');
   const debug = argv.includes('--debug');
+  const bench = argv.includes('--bench');
   const outIndex = argv.indexOf('--out');
-  const out = resolve(root, outIndex >= 0 ? argv[outIndex + 1] : 'build');
+  const out = resolve(root, outIndex >= 0 ? argv[outIndex + 1] : bench ? 'build-bench' : 'build');
+  const binary = bench ? 'mars_bench.node' : 'mars_finetune.node';
   const { found, tried } = findLibTorch();
   if (!found) {
     console.error(explainNotFound(tried));
@@ -67,16 +70,18 @@ function main(argv) {
       '--out', out,
       '--parallel', jobs,
       `--CDCMAKE_PREFIX_PATH=${found.cmakePrefix}`,
+      ...(bench ? ['--CDMARS_BENCH=ON'] : []),
       ...(debug ? ['--debug'] : []),
     ]);
   }
   const dir = join(gyp ? join(root, 'build') : out, debug ? 'Debug' : 'Release');
-  if (!existsSync(join(dir, 'mars_finetune.node'))) {
-    console.error(`build finished but ${dir}/mars_finetune.node is missing`);
+  if (!existsSync(join(dir, binary))) {
+    console.error(`build finished but ${dir}/${binary} is missing`);
     process.exit(1);
   }
+  if (bench) return console.error(`built ${join(dir, binary)}`);
   const manifest = writeManifest(dir, found, gyp ? 'node-gyp' : 'cmake-js');
-  console.error(`built ${join(dir, 'mars_finetune.node')} for LibTorch ${manifest.libtorch.version}`);
+  console.error(`built ${join(dir, binary)} for LibTorch ${manifest.libtorch.version}`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main(process.argv.slice(2));

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findLibTorch, explainNotFound } from '../lib/find-libtorch.mjs';
+import { findLibTorch, explainNotFound } from '../lib/native/find-libtorch.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { found, tried } = findLibTorch();

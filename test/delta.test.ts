@@ -2,7 +2,7 @@
 // zeroing a channel that is always zero changes nothing (w = 1/(1+e^0) = 0.5
 // exactly), zeroing the channel that carries the label costs the most.
 import { describe, expect, it } from 'vitest';
-import { channelWeightsFromFeatures } from '../lib/delta.js';
+import { channelWeightsFromFeatures } from '../lib/train/delta.js';
 import { manualSeed } from '../lib/index.js';
 
 describe('DELTA channel weights', () => {

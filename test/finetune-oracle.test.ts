@@ -7,11 +7,11 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { composeClassifier, probeBackbone } from '../lib/classifier.js';
+import { composeClassifier, probeBackbone } from '../lib/train/head.js';
 import { load, tensor, manualSeed } from '../lib/index.js';
-import type { OptimizerOptions } from '../lib/config.js';
-import type { RegulariserOptions } from '../lib/regularisers.js';
-import { Trainer } from '../lib/trainer.js';
+import type { OptimizerOptions } from '../lib/train/options.js';
+import type { RegulariserOptions } from '../lib/train/regularisers.js';
+import { Trainer } from '../lib/train/trainer.js';
 import { fixturePath, maxAbsDiff, python } from './helpers/fixtures.js';
 import { ROOT } from './helpers/paths.js';
 

@@ -4,9 +4,9 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { composeClassifier, probeBackbone } from '../lib/classifier.js';
+import { composeClassifier, probeBackbone } from '../lib/train/head.js';
 import { fineTune, load, manualSeed, openDataset, tensor, type Dataset } from '../lib/index.js';
-import { Trainer } from '../lib/trainer.js';
+import { Trainer } from '../lib/train/trainer.js';
 import { fixturePath, maxAbsDiff, python } from './helpers/fixtures.js';
 
 const FMNIST = '/usr/share/datasets/fashion-mnist';

@@ -20,7 +20,7 @@ import {
   type ProjectionStats,
   type Tensor,
 } from '../lib/index.js';
-import { native } from '../lib/native.js';
+import { native } from '../lib/native/loader.js';
 import { PYTHON } from './helpers/paths.js';
 
 type Dt = 'float32' | 'float64';
@@ -531,16 +531,6 @@ describe('threads and sizes', () => {
     }
     expect(Buffer.from(outs[0]!.buffer).equals(Buffer.from(outs[1]!.buffer))).toBe(true);
     expect(worstError(outs[1]!, readTyped(join(dir, 'bigfrob_f32.oracle.bin'), 'float32'), 1e-7, 2e-6)).toBeLessThanOrEqual(1);
-  });
-
-  it('the fused kernel equals the LibTorch op chain used by the benchmark', () => {
-    const c = get('conv_f32').c;
-    const a = tensor(c.inputs.w!.slice(), c.shape);
-    const b = tensor(c.inputs.w!.slice(), c.shape);
-    const w0 = tensor(c.inputs.w0!.slice(), c.shape);
-    projectMars(a, w0, c.radius);
-    native().projectMarsOpChain(b.handle, w0.handle, c.radius);
-    expect(worstError(floats(a), floats(b), 1e-7, 2e-6)).toBeLessThanOrEqual(1);
   });
 });
 

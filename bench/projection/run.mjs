@@ -10,12 +10,13 @@
 // (seeded), with every W restored and 64 MB of other memory read before each
 // sweep so that a sweep starts from DRAM, not from cache.
 //
-//   npm run build && node bench/projection/run.mjs [--rounds 3] [--reps 3] [--threads 1,2] [--models resnet18,resnet50] [--no-docs]
+//   npm run build && npm run build:bench && node bench/projection/run.mjs [--rounds 3] [--reps 3] [--threads 1,2] [--models resnet18,resnet50] [--no-docs]
 //   node bench/projection/run.mjs --from-json     (tables again from the last results, no measuring)
 //
 // Writes bench/results/projection.json and the table in docs/performance.md
 // (between the projection markers). Never part of `npm test`.
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
 import { existsSync, readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -23,12 +24,12 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..');
-if (!existsSync(join(root, 'dist', 'native.js'))) {
-  console.error('dist/ is missing: run `npm run build` first');
+const benchBinary = join(root, 'build-bench', 'Release', 'mars_bench.node');
+if (!existsSync(join(root, 'dist', 'index.js')) || !existsSync(benchBinary)) {
+  console.error('run `npm run build && npm run build:bench` first (the package and the benchmark addon)');
   process.exit(1);
 }
-const { native } = await import(join(root, 'dist', 'native.js'));
-const { runtimeInfo, setNumThreads } = await import(join(root, 'dist', 'runtime.js'));
+const { runtimeInfo, setNumThreads } = await import(join(root, 'dist', 'index.js'));
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
@@ -45,7 +46,8 @@ const PYTHON = process.env.MARS_FT_BENCH_PYTHON ?? '/usr/bin/python3';
 const SEED = 0;
 
 const shapesFile = JSON.parse(readFileSync(join(here, 'shapes.json'), 'utf8'));
-const addon = native();
+// The benchmark addon shares the package's LibTorch (and so its thread pool) in this process.
+const addon = createRequire(import.meta.url)(benchBinary);
 const info = runtimeInfo();
 
 const median = (v) => {

@@ -12,8 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { load, manualSeed, runtimeInfo, setNumThreads, tensor } from '../../dist/index.js';
-import { composeClassifier, probeBackbone } from '../../dist/classifier.js';
-import { Trainer } from '../../dist/trainer.js';
+import { composeClassifier, probeBackbone, Trainer } from '../../dist/train/index.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { values } = parseArgs({ options: { threads: { type: 'string', default: '2' }, steps: { type: 'string', default: '20' }, rounds: { type: 'string', default: '5' } } });

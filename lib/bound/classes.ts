@@ -3,7 +3,7 @@
  * docs/bound.md: a priori (the projection radii of MARS-SP, fixed before
  * training) or post hoc (the distances measured on the fine-tuned network).
  */
-import type { NativeLayerMeasure } from '../native-types.js';
+import type { NativeLayerMeasure } from '../native/surface.js';
 import type { LayerClass } from './recursion.js';
 import type { Radii } from './options.js';
 import type { LayerSpec } from './plan.js';

@@ -3,9 +3,9 @@
  * fine-tuned network, with every term, beside the spectral comparison bound
  * and the Graf et al. reconstruction of Gouk et al.'s Theorem 1.
  */
-import { parseOptions } from '../config.js';
-import { native } from '../native.js';
-import type { NativeLayerMeasure } from '../native-types.js';
+import { parseOptions } from '../util/parse-options.js';
+import { native } from '../native/loader.js';
+import type { NativeLayerMeasure } from '../native/surface.js';
 import { layerClass, type BoundMode } from './classes.js';
 import { grafReconstruction, spectralBound, type GrafReconstruction, type SpectralBound } from './comparison.js';
 import { summarise } from './data.js';

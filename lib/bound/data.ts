@@ -5,18 +5,12 @@
  * each output of the initial one over the sample.
  */
 import { MarsError, hasCode } from '../errors.js';
-import type { Module } from '../module.js';
-import { Tensor, tensor } from '../tensor.js';
-
-/** A batch of inputs as the data streams give them: `inputs` holds `shape` ([B, C, H, W] or [B, F]) row-major. */
-export interface Batch {
-  inputs: Float32Array;
-  shape: number[];
-  labels: Int32Array;
-}
+import type { Module } from '../torch/module.js';
+import type { InputBatch } from '../data/loader.js';
+import { Tensor, tensor } from '../torch/tensor.js';
 
 /** Inputs and labels in memory, or batches from a stream. */
-export type BoundData = { inputs: Tensor; labels: Int32Array | Tensor } | AsyncIterable<Batch> | Iterable<Batch>;
+export type BoundData = { inputs: Tensor; labels: Int32Array | Tensor } | AsyncIterable<InputBatch> | Iterable<InputBatch>;
 
 export interface SampleSummary {
   m: number;
@@ -39,7 +33,7 @@ function isTensorData(data: BoundData): data is { inputs: Tensor; labels: Int32A
 }
 
 /** Splits in-memory inputs into batches (views, no copies until they become tensors). */
-function* split(data: { inputs: Tensor; labels: Int32Array | Tensor }, batchSize: number): Iterable<Batch> {
+function* split(data: { inputs: Tensor; labels: Int32Array | Tensor }, batchSize: number): Iterable<InputBatch> {
   const { inputs } = data;
   if (inputs.dtype !== 'float32') throw new MarsError('ERR_DTYPE', `data.inputs must be float32, not ${inputs.dtype}`);
   const labels = data.labels instanceof Tensor ? Int32Array.from(data.labels.toArray()) : data.labels;
@@ -52,7 +46,7 @@ function* split(data: { inputs: Tensor; labels: Int32Array | Tensor }, batchSize
   }
 }
 
-function checkBatch(batch: Batch, d: number | undefined): number {
+function checkBatch(batch: InputBatch, d: number | undefined): number {
   const [b = 0, ...rest] = batch.shape;
   const per = rest.reduce((x, y) => x * y, 1);
   if (rest.length === 0 || batch.inputs.length !== b * per) {
@@ -83,7 +77,7 @@ export async function summarise(data: BoundData, model: Module, initial: Module,
   let below = 0;
   let K = 0;
   let initSquares = new Float64Array(0);
-  let first: Batch | undefined;
+  let first: InputBatch | undefined;
   for await (const batch of batches) {
     d = checkBatch(batch, d);
     first ??= { ...batch, inputs: batch.inputs.slice(0, 2 * d) };

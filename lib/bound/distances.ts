@@ -4,21 +4,16 @@
  * (unfolded, no data needed). The bound itself, with BatchNorm folded and the
  * data's part, is `computeBound`.
  */
-import type { Module } from '../module.js';
-import { native } from '../native.js';
-import type { LayerKind } from '../native-types.js';
+import type { Module } from '../torch/module.js';
+import { native } from '../native/loader.js';
+import type { LayerKind, TensorDistance } from '../native/surface.js';
 import { matchInit, resolveModule } from './init.js';
 import { maxOf, pick } from './measure.js';
 
-export interface TensorDistance {
-  /** Parameter name, e.g. `layer1.0.conv1.weight`. */
-  name: string;
+/** A parameter's TensorDistance with what the bound needs beside it (for a vector, `mars` is max |w - w0|). */
+export interface ParameterDistance extends TensorDistance {
   kind: LayerKind;
   shape: number[];
-  /** max_r ||W_r - W0_r||_1 over the rows (first axis); for a vector, max |w - w0|. */
-  mars: number;
-  /** ||W - W0||_F */
-  frobenius: number;
   /** ||W||_inf and ||W0||_inf */
   norm: number;
   initNorm: number;
@@ -31,13 +26,13 @@ export interface TensorDistance {
  * computeBound: the same names, or the backbone alone with the missing head at zero).
  * A trainer logs these per epoch; call `computeBound` for the bound itself.
  */
-export async function layerDistances(model: Module | string, init: Module | string): Promise<TensorDistance[]> {
+export async function layerDistances(model: Module | string, init: Module | string): Promise<ParameterDistance[]> {
   const [m, i] = [await resolveModule(model), await resolveModule(init)];
   const params = m.parameters();
   const { pairs } = matchInit([...params, ...m.buffers()], [...i.parameters(), ...i.buffers()]);
   const source = new Map(pairs);
   const [current, initial] = [m.stateDict(), i.stateDict()];
-  const out: TensorDistance[] = [];
+  const out: ParameterDistance[] = [];
   for (const p of params) {
     const from = source.get(p.name) ?? null;
     const rows = await native().measureLayer({

@@ -1,6 +1,6 @@
 /** BatchNorm folding as a public helper: the layer that computes conv/linear followed by BatchNorm in eval mode. */
-import { native } from '../native.js';
-import { Tensor } from '../tensor.js';
+import { native } from '../native/loader.js';
+import { Tensor } from '../torch/tensor.js';
 
 export interface BatchNormTensors {
   /** γ; absent without affine parameters. */

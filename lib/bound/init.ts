@@ -7,9 +7,9 @@
  * a new head at zero.
  */
 import { MarsError } from '../errors.js';
-import { Module, load } from '../module.js';
-import { native } from '../native.js';
-import type { ParameterInfo } from '../native-types.js';
+import { Module, load } from '../torch/module.js';
+import { native } from '../native/loader.js';
+import type { ParameterInfo } from '../native/surface.js';
 
 export interface InitMatch {
   /** [fine-tuned name, initial name or null for zero], one per parameter and buffer. */

@@ -5,10 +5,10 @@
  * the layer's actual input size. The arithmetic is native (float64, LibTorch).
  */
 import { MarsError } from '../errors.js';
-import type { Module } from '../module.js';
-import { native } from '../native.js';
-import type { NativeBatchNorm, NativeLayerMeasure, NativeTensor } from '../native-types.js';
-import { tensor } from '../tensor.js';
+import type { Module } from '../torch/module.js';
+import { native } from '../native/loader.js';
+import type { NativeBatchNorm, NativeLayerMeasure, NativeTensor } from '../native/surface.js';
+import { tensor } from '../torch/tensor.js';
 import type { BatchNormRef, LayerSpec } from './plan.js';
 
 type Tensors = Record<string, { handle: NativeTensor }>;

@@ -1,6 +1,6 @@
 /** zod schemas of the bound's public options: the single source of their defaults and checks. */
 import { z } from 'zod';
-import { Module } from '../module.js';
+import { Module } from '../torch/module.js';
 import type { BoundData } from './data.js';
 
 export const RadiiSchema = z

@@ -7,7 +7,7 @@
  * and are skipped.
  */
 import { MarsError } from '../errors.js';
-import type { GraphNode, ModuleGraph } from '../native-types.js';
+import type { GraphNode, ModuleGraph } from '../native/surface.js';
 import { RULES, SHAPE_READERS, unsupported } from './rules.js';
 
 export interface BatchNormRef {
@@ -61,7 +61,7 @@ export type StepBody =
   | { op: 'max'; inputs: number[] };
 export type Step = StepBody & { output: number; alias?: number };
 
-export interface Plan {
+export interface BoundPlan {
   input: number;
   output: number;
   steps: Step[];
@@ -87,7 +87,7 @@ export class PlanBuilder {
     for (const o of graph.outputs) this.uses.set(o, (this.uses.get(o) ?? 0) + 1);
   }
 
-  build(): Plan {
+  build(): BoundPlan {
     for (const node of this.graph.nodes) this.visit(node);
     const [output, ...rest] = this.graph.outputs;
     if (output === undefined || rest.length > 0 || !this.data.has(output) || this.graph.values[output]?.type !== 'Tensor') {
@@ -242,6 +242,6 @@ function markHeads(steps: Step[], layers: LayerSpec[], output: number): void {
 }
 
 /** Reads the forward graph into the bound's plan (throws ERR_BOUND_UNSUPPORTED). */
-export function buildPlan(graph: ModuleGraph): Plan {
+export function buildPlan(graph: ModuleGraph): BoundPlan {
   return new PlanBuilder(graph).build();
 }

@@ -7,7 +7,7 @@
  * the initial weights). Pure arithmetic: the class enters only through W0's
  * row norms and the radii, never through the fine-tuned weights.
  */
-import type { Plan, Step } from './plan.js';
+import type { BoundPlan, Step } from './plan.js';
 
 /** m inputs in R^d with X = max_i ||x_i||_inf. */
 export interface SampleSize {
@@ -70,7 +70,7 @@ function apply(step: Step, get: (v: number) => Bounds, classes: readonly LayerCl
 }
 
 /** A and Q of the network's output; `classes[j]` is the class of `plan.layers[j]`. */
-export function runRecursion(plan: Plan, classes: readonly LayerClass[], size: SampleSize): Bounds {
+export function runRecursion(plan: BoundPlan, classes: readonly LayerClass[], size: SampleSize): Bounds {
   const bounds = new Map<number, Bounds>([[plan.input, inputBounds(size)]]);
   const get = (v: number): Bounds => {
     const b = bounds.get(v);

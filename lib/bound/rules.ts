@@ -5,7 +5,7 @@
  * adds its step or layer to the plan, or refuses with ERR_BOUND_UNSUPPORTED.
  */
 import { MarsError } from '../errors.js';
-import type { GraphNode } from '../native-types.js';
+import type { GraphNode } from '../native/surface.js';
 import type { BatchNormRef, LayerSpec, PlanBuilder } from './plan.js';
 
 /** Nodes that read only a tensor's shape, never its values. */

@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fineTune } from '../finetune.js';
-import { packageRoot } from '../native.js';
-import type { RegulariserOptions } from '../regularisers.js';
+import { fineTune } from '../train/finetune.js';
+import { packageRoot } from '../native/loader.js';
+import type { RegulariserOptions } from '../train/regularisers.js';
 import { number } from './args.js';
 import { openData } from './data.js';
 import { Progress } from './progress.js';

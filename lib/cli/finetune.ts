@@ -1,10 +1,11 @@
 /** `mars-ft finetune`: fine-tune a TorchScript backbone on labelled data and write model, metrics and summary. */
-import { appendFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fineTune, type FineTuneResult } from '../finetune.js';
-import type { EpochEnd } from '../finetune-options.js';
-import { METHODS, type RegulariserOptions } from '../regularisers.js';
+import { fineTune, type FineTuneResult } from '../train/finetune.js';
+import type { EpochEnd } from '../train/options.js';
+import { METHODS, type RegulariserOptions } from '../train/regularisers.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { integerList, number, required } from './args.js';
 import { openData } from './data.js';
 import { Progress } from './progress.js';
@@ -125,8 +126,7 @@ export async function finetune(argv: string[]): Promise<void> {
     trainItems: train.size,
     testItems: test.size,
   };
-  writeFileSync(join(out, 'summary.json.tmp'), JSON.stringify(summary, null, 2) + '\n');
-  renameSync(join(out, 'summary.json.tmp'), join(out, 'summary.json'));
+  await writeFileAtomic(join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n', 'ERR_WRITE');
   if (v.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
   else process.stdout.write(`${v.method}: test accuracy ${(100 * (summary.testAccuracy ?? NaN)).toFixed(2)}% after ${summary.epochs} epochs (${summary.seconds.toFixed(1)} s); wrote ${join(out, 'model.pt')}\n`);
 }

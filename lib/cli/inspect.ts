@@ -1,6 +1,6 @@
 /** `mars-ft inspect FILE.pt [--json]`: the parameter and buffer table of a TorchScript file. */
 import { parseArgs } from 'node:util';
-import { load } from '../module.js';
+import { load } from '../torch/module.js';
 import { formatTable } from './table.js';
 import { UsageError } from './usage.js';
 

@@ -5,6 +5,7 @@ import { finetune, finetuneHelp } from './finetune.js';
 import { bound, boundHelp } from './bound.js';
 import { inspect, inspectHelp } from './inspect.js';
 import { predict, predictHelp } from './predict.js';
+import { codeOf, hasCode } from '../errors.js';
 import { UsageError } from './usage.js';
 
 interface Command {
@@ -52,11 +53,11 @@ async function main(argv: string[]): Promise<number> {
     await command.run(rest);
     return 0;
   } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    if (e instanceof UsageError || hasCode(e, 'ERR_PARSE_ARGS_UNKNOWN_OPTION')) {
       process.stderr.write(`mars-ft ${name}: ${(e as Error).message}\n\n${e instanceof UsageError ? e.help : command.help}\n`);
       return 2;
     }
-    const code = (e as { code?: string }).code;
+    const code = codeOf(e);
     if (code === 'ERR_ABORTED') {
       process.stderr.write(`\nmars-ft ${name}: ${(e as Error).message}\n`);
       return 130;

@@ -6,8 +6,8 @@ import { Dataset } from '../data/dataset.js';
 import { DataLoader } from '../data/loader.js';
 import { transformSchema } from '../data/options.js';
 import { fileStore } from '../data/sources/files.js';
-import { Classifier } from '../predict.js';
-import { tensor } from '../tensor.js';
+import { Classifier } from '../classifier/classifier.js';
+import { tensor } from '../torch/tensor.js';
 import { number, required } from './args.js';
 import { UsageError } from './usage.js';
 

@@ -3,7 +3,7 @@
  * (bar, batch, live loss and accuracy, ETA); otherwise one plain line per
  * epoch, so logs stay readable.
  */
-import type { BatchEnd, EpochEnd } from '../finetune-options.js';
+import type { BatchEnd, EpochEnd } from '../train/options.js';
 
 function duration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';

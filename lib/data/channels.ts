@@ -1,5 +1,5 @@
 /** Which channel count a backbone wants, read from its parameter listing. */
-import type { ParameterInfo } from '../native-types.js';
+import type { ParameterInfo } from '../native/surface.js';
 
 /**
  * In-channels of the first 2-D convolution: shape[1] of the first 4-D conv

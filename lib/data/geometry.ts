@@ -28,14 +28,14 @@ export interface Stage {
   kernel: Kernel;
 }
 
-export interface Plan {
+export interface ItemGeometry {
   stages: Stage[];
   /** Applied to the last stage's output (or the source when there is no stage). */
   crop: Rect | null;
   flip: boolean;
 }
 
-export function planGeometry(transforms: readonly Transform[], width: number, height: number, rng: Rng): Plan {
+export function planGeometry(transforms: readonly Transform[], width: number, height: number, rng: Rng): ItemGeometry {
   let w = width;
   let h = height;
   let flip = false;

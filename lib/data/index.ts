@@ -1,7 +1,7 @@
 /** Data: sources, selection, transforms and batch streaming for fine-tuning. */
 export { inferInputChannels } from './channels.js';
 export { Dataset, type ItemRef, type ItemStore, type Pixels } from './dataset.js';
-export { DataLoader, type Batch } from './loader.js';
+export { DataLoader, type Batch, type InputBatch } from './loader.js';
 export type { ArraySource, Kernel, LoaderOptions, SelectOptions, SkippedItem, SkipSummary, SplitOptions, Transform } from './options.js';
 export { select, selectClasses, splitDataset } from './select.js';
 export { fromArrays } from './sources/arrays.js';

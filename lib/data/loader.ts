@@ -9,17 +9,22 @@ import { MarsError } from '../errors.js';
 import { inferInputChannels } from './channels.js';
 import type { Dataset } from './dataset.js';
 import { decodeItem, type Decoded } from './decode.js';
-import { parseOptions } from '../config.js';
+import { parseOptions } from '../util/parse-options.js';
 import { loaderOptionsSchema, type LoaderOptions, type ParsedLoaderOptions, type SkippedItem, type SkipSummary } from './options.js';
 import { mapOrdered } from './ordered.js';
 import { convertChannels, valueTable, writeItem } from './pixels.js';
 import { deriveSeed, Rng, shuffle, Stream } from './rng.js';
 
-/** NCHW float32 inputs with their labels and the dataset indices they came from. */
-export interface Batch {
+/** Float32 inputs of `shape` ([B, C, H, W], or [B, F] for feature vectors), row-major, with their labels. */
+export interface InputBatch {
   inputs: Float32Array;
-  shape: [number, number, number, number];
+  shape: readonly number[];
   labels: Int32Array;
+}
+
+/** A loader's batch: NCHW float32 inputs with their labels and the dataset indices they came from. */
+export interface Batch extends InputBatch {
+  shape: [number, number, number, number];
   indices: Int32Array;
 }
 

@@ -3,7 +3,7 @@
  * code reads parsed options and never restates a default.
  */
 import { z } from 'zod';
-import type { ParameterInfo } from '../native-types.js';
+import type { ParameterInfo } from '../native/surface.js';
 
 const positiveInt = z.number().int().positive();
 const seed = z.number().int().min(0).max(0xffffffff).default(0);

@@ -5,7 +5,7 @@
  */
 import { MarsError } from '../errors.js';
 import type { Dataset } from './dataset.js';
-import { parseOptions } from '../config.js';
+import { parseOptions } from '../util/parse-options.js';
 import { selectOptionsSchema, splitOptionsSchema, type SelectOptions, type SplitOptions } from './options.js';
 import { deriveSeed, Rng, shuffle, Stream } from './rng.js';
 

@@ -4,7 +4,7 @@
  * operations (toChannels, normalize) act on the final pixels wherever they
  * appear, which is equivalent because they commute with the geometry.
  */
-import { parseOptions } from '../config.js';
+import { parseOptions } from '../util/parse-options.js';
 import { transformSchema, type Kernel, type Transform } from './options.js';
 
 /** torchvision's ImageNet statistics, for backbones trained on ImageNet. */

@@ -1,6 +1,6 @@
 // The projections of projection.h: validation, layout handling and device
 // dispatch, and the CPU kernels. The CUDA kernels are in projection_cuda.cu.
-#include "projection.h"
+#include "kernels/projection.h"
 
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "../errors.h"
+#include "core/errors.h"
 
 // On x86-64 Linux the hot loops are compiled twice, for AVX2 and for the
 // baseline, and the loader picks one per machine (GNU ifunc), so a prebuilt

@@ -13,7 +13,7 @@
 // channel. Statistics (optional) go to a small device buffer through atomics
 // and are copied back at the end, which synchronises; without them a call only
 // enqueues kernels on the current stream.
-#include "projection.h"
+#include "kernels/projection.h"
 
 #include <ATen/Dispatch.h>
 #include <c10/cuda/CUDAException.h>

@@ -4,11 +4,9 @@
 // invariant, and the step's speed. Imports the compiled modules directly
 // (dist/), not the package entry, so that sharp (data decoding) is not needed.
 import { execFileSync } from 'node:child_process';
-import { composeClassifier, probeBackbone } from '../../dist/classifier.js';
-import { load } from '../../dist/module.js';
-import { manualSeed, runtimeInfo } from '../../dist/runtime.js';
-import { tensor } from '../../dist/tensor.js';
-import { Trainer } from '../../dist/trainer.js';
+import { composeClassifier, probeBackbone } from '../../dist/train/head.js';
+import { Trainer } from '../../dist/train/trainer.js';
+import { load, manualSeed, runtimeInfo, tensor } from '../../dist/torch/index.js';
 
 const report = { info: runtimeInfo() };
 const maxAbsDiff = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);

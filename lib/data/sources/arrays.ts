@@ -1,7 +1,7 @@
 /** In-memory pixels, e.g. from numpy: one Uint8Array of N items, each H×W×C interleaved. */
 import { MarsError } from '../../errors.js';
 import { Dataset, integerClassNames, type ItemStore } from '../dataset.js';
-import { parseOptions } from '../../config.js';
+import { parseOptions } from '../../util/parse-options.js';
 import { arraySourceSchema, type ArraySource } from '../options.js';
 
 export function fromArrays(source: ArraySource): Dataset {

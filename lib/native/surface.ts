@@ -1,0 +1,218 @@
+/**
+ * The shapes of the objects the native addon hands to TypeScript. Internal:
+ * the public API wraps them (see tensor.ts, module.ts).
+ */
+
+export type Dtype = 'float32' | 'float64' | 'int64' | 'int32' | 'uint8' | 'bool' | 'float16' | 'bfloat16';
+
+/** The layer kind a tensor belongs to, from the class of the submodule that owns it. */
+export type LayerKind = 'conv' | 'linear' | 'batchnorm' | 'other';
+
+/** One parameter or buffer of a module, as `Module.parameters()` lists it. */
+export interface ParameterInfo {
+  /** Dotted name, as in PyTorch's `named_parameters()` (`layer1.0.conv1.weight`). */
+  name: string;
+  shape: number[];
+  dtype: Dtype;
+  /** Layer kind of the owning submodule (`Conv2d` → conv, `Linear` → linear, `BatchNorm2d` → batchnorm). */
+  kind: LayerKind;
+  /** Class name of the owning submodule, e.g. `Conv2d`. */
+  moduleType: string;
+  requiresGrad: boolean;
+  /** True for buffers (running statistics), false for parameters. */
+  isBuffer: boolean;
+  device: string;
+}
+
+export interface NativeTensor {
+  readonly shape: number[];
+  readonly dtype: Dtype;
+  readonly device: string;
+  readonly requiresGrad: boolean;
+  data(): Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
+  to(device?: string | null, dtype?: string | null): NativeTensor;
+}
+
+export interface NativeModule {
+  forward(inputs: NativeTensor[]): Promise<NativeTensor | NativeTensor[]>;
+  parameters(): ParameterInfo[];
+  stateDict(): Record<string, NativeTensor>;
+  setTraining(on: boolean): void;
+  isTraining(): boolean;
+  clone(): Promise<NativeModule>;
+  save(path: string, extraFiles?: Record<string, string>): Promise<void>;
+  to(device: string): Promise<void>;
+  submodule(name: string): NativeModule;
+}
+
+/** What `info()` reports about the LibTorch this binary runs on. */
+export interface RuntimeInfo {
+  libtorchVersion: string;
+  builtWithCuda: boolean;
+  cudaAvailable: boolean;
+  cudaDeviceCount: number;
+  cxx11Abi: boolean;
+  napiVersion: number;
+  threads: number;
+  parallelInfo: string;
+}
+
+export interface StepStats {
+  /** Cross-entropy (mean over the batch in `step`, summed in `evaluate`). */
+  loss: number;
+  /** The regulariser's penalty (0 for constraints and plain fine-tuning). */
+  penalty: number;
+  correct: number;
+  count: number;
+}
+
+/** How far one tensor is from its centre (W0, or zero for a new head). */
+export interface TensorDistance {
+  /** Parameter name, e.g. `backbone.layer1.0.conv1.weight`. */
+  name: string;
+  /** max_r ||W_r - W0_r||_1 over the rows (first axis): the MARS distance. */
+  mars: number;
+  /** ||W - W0||_F */
+  frobenius: number;
+  /** The radius of its ball, for projected tensors. */
+  radius?: number;
+}
+
+export interface NativeSession {
+  step(inputs: NativeTensor, labels: NativeTensor): Promise<StepStats>;
+  evaluate(inputs: NativeTensor, labels: NativeTensor): Promise<StepStats>;
+  setLearningRate(lr: number): void;
+  distances(): TensorDistance[];
+  initState(): Record<string, NativeTensor>;
+  saveOptimizer(): Buffer;
+  loadOptimizer(state: Buffer): void;
+}
+
+/** A value of a module's inlined forward graph (native/graph.h). */
+export interface GraphValue {
+  name: string;
+  /** TorchScript type: `Tensor`, `int`, `int[]`, `float`, `bool`, `NoneType`, `Tensor[]`, ... */
+  type: string;
+  /** Dotted parameter or buffer name when the value is one. */
+  param?: string;
+  isConstant?: boolean;
+  /** A constant's value (numbers, flags, null, strings and lists of them; undefined for tensors). */
+  constant?: unknown;
+  /** The shape one run on a two-sample batch gave (tensors only). */
+  shape?: number[];
+}
+
+/** A node that computes (constants and attribute reads live on the values). */
+export interface GraphNode {
+  kind: string;
+  /** Value indices; for control flow also what its blocks read. */
+  inputs: number[];
+  outputs: number[];
+  hasBlocks: boolean;
+  /** Submodule path the node was inlined from, e.g. `layer1.0.bn1`. */
+  scope: string;
+  /** `file:line` of the code that made it. */
+  source: string;
+}
+
+export interface ModuleGraph {
+  values: GraphValue[];
+  nodes: GraphNode[];
+  input: number;
+  outputs: number[];
+}
+
+export interface NativeBatchNorm {
+  weight: NativeTensor | null;
+  bias: NativeTensor | null;
+  runningMean: NativeTensor;
+  runningVar: NativeTensor;
+  eps: number;
+}
+
+export interface NativeConvSpec {
+  /** One sample: `[1, C, H, W]`. */
+  inputShape: number[];
+  stride: number[];
+  padding: number[] | 'same' | 'valid';
+  dilation: number[];
+  groups: number;
+}
+
+/** What `measureLayer` needs; an absent initial weight or bias counts as zero. */
+export interface NativeLayerInput {
+  weight: NativeTensor;
+  initWeight: NativeTensor | null;
+  bias: NativeTensor | null;
+  initBias: NativeTensor | null;
+  transpose: boolean;
+  batchnorm: NativeBatchNorm | null;
+  initBatchnorm: NativeBatchNorm | null;
+  op: 'linear' | 'conv' | 'diagonal' | '';
+  conv: NativeConvSpec | null;
+}
+
+/** Per-row statistics in float64 (of the folded layer when a BatchNorm was folded in). */
+export interface NativeLayerMeasure {
+  norm: Float64Array;
+  initNorm: Float64Array;
+  distance: Float64Array;
+  bias: Float64Array;
+  initBias: Float64Array;
+  biasDistance: Float64Array;
+  frobeniusDistance: number;
+  l21Distance: number;
+  unfoldedInitNorm?: Float64Array;
+  initScale?: Float64Array;
+  spectral?: number;
+}
+
+export interface NativeAddon {
+  Tensor: abstract new (...args: never[]) => NativeTensor;
+  Module: abstract new (...args: never[]) => NativeModule;
+  tensorFromArray(data: ArrayBufferView, shape: number[], dtype: string): NativeTensor;
+  loadModule(path: string, device: string, extraFiles: string[]): Promise<{ module: NativeModule; extraFiles: Record<string, string> }>;
+  composeClassifier(backbone: NativeModule, featureDim: number, numClasses: number, pool: boolean): Promise<NativeModule>;
+  identityModule(): NativeModule;
+  createSession(model: NativeModule, options: object, init?: Record<string, NativeTensor>): Promise<NativeSession>;
+  info(): RuntimeInfo;
+  setNumThreads(n: number): void;
+  manualSeed(seed: number): void;
+  boundGraph(module: NativeModule, sample: NativeTensor): Promise<ModuleGraph>;
+  measureLayer(layer: NativeLayerInput): Promise<NativeLayerMeasure>;
+  foldBatchNorm(weight: NativeTensor, bias: NativeTensor | null, bn: NativeBatchNorm): Promise<{ weight: NativeTensor; bias: NativeTensor; scale: NativeTensor }>;
+  initialNetwork(model: NativeModule, init: NativeModule, pairs: [string, string | null][]): Promise<NativeModule>;
+}
+
+/** What a projection did (ProjectionStats in the public API). */
+export interface NativeProjectionStats {
+  /** Rows (output units; 1 for Frobenius; channels for BatchNorm) examined. */
+  rows: number;
+  /** Rows that were outside the ball and were rewritten; the others are untouched (bit-identical). */
+  clipped: number;
+  /** Rows whose distance was NaN or infinite: left unchanged; a sign of divergence. */
+  nonFinite: number;
+  /** Largest finite distance before the projection. */
+  maxDistanceBefore: number;
+  /** Largest finite distance after it (at most the radius, up to rounding). */
+  maxDistanceAfter: number;
+  /** Mean finite distance before the projection. */
+  meanDistanceBefore: number;
+  /** False only when a CUDA projection skipped collecting statistics. */
+  statsValid: boolean;
+}
+
+/** The projection kernels' bindings (native/projection_binding.cc), merged into NativeAddon. */
+export interface NativeAddon {
+  projectMars(w: NativeTensor, w0: NativeTensor | null, radius: number, mode?: 'rescale' | 'exact-l1'): NativeProjectionStats;
+  projectMarsMany(tasks: { w: NativeTensor; w0: NativeTensor | null; radius: number }[], mode?: 'rescale' | 'exact-l1'): NativeProjectionStats[];
+  projectFrobenius(w: NativeTensor, w0: NativeTensor | null, radius: number): NativeProjectionStats;
+  clipBatchNormScale(
+    weight: NativeTensor,
+    runningVar: NativeTensor,
+    weight0: NativeTensor,
+    runningVar0: NativeTensor,
+    radius: number,
+    eps?: number,
+  ): NativeProjectionStats;
+}

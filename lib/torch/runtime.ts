@@ -1,0 +1,23 @@
+/** Process-wide LibTorch settings and facts. */
+import { MarsError } from '../errors.js';
+import { native } from '../native/loader.js';
+import type { RuntimeInfo } from '../native/surface.js';
+
+export type { RuntimeInfo } from '../native/surface.js';
+
+/** The LibTorch this process runs on: version, CUDA, thread count. */
+export function runtimeInfo(): RuntimeInfo {
+  return native().info();
+}
+
+/** Sets LibTorch's intra-op thread count for this process. */
+export function setNumThreads(threads: number): void {
+  if (!Number.isInteger(threads) || threads < 1) throw new MarsError('ERR_INVALID_ARGUMENT', 'threads must be a positive integer');
+  native().setNumThreads(threads);
+}
+
+/** Seeds LibTorch's random generators (CPU and CUDA). */
+export function manualSeed(seed: number): void {
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new MarsError('ERR_INVALID_ARGUMENT', 'seed must be a non-negative safe integer');
+  native().manualSeed(seed);
+}

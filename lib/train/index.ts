@@ -1,0 +1,26 @@
+/**
+ * Fine-tuning: `fineTune` (the epoch loop: data, schedule, callbacks,
+ * checkpoints, early stopping), its options (options.ts, the one source of
+ * their defaults), learning-rate schedules, the regularisers of method.md
+ * turned into per-tensor plans, DELTA's channel weights, the trainer (one
+ * native session: the step, the optimiser, the projection) and the
+ * composition of a backbone with a new head. It produces a Classifier.
+ */
+export { fineTune, type FineTuneResult } from './finetune.js';
+export {
+  FineTuneSchema,
+  OptimizerSchema,
+  ScheduleSchema,
+  type BatchEnd,
+  type EpochBound,
+  type EpochEnd,
+  type FineTuneOptions,
+  type OptimizerOptions,
+  type ScheduleOptions,
+  type SplitMetrics,
+} from './options.js';
+export { METHODS, RegulariserSchema, planRegulariser, type Method, type RegulariserOptions, type RegulariserPlan } from './regularisers.js';
+export { learningRate } from './schedule.js';
+export { Trainer, type TrainerOptions } from './trainer.js';
+export { composeClassifier, probeBackbone, type HeadShape } from './head.js';
+export { deltaChannelWeights } from './delta.js';

@@ -1,0 +1,80 @@
+/**
+ * One fine-tuning session over a classifier: the native training step with
+ * the regulariser's plan, the optimiser, and the snapshot W0. fineTune drives
+ * it; tests drive it directly with fixed batches.
+ */
+import { parseOptions } from '../util/parse-options.js';
+import { OptimizerSchema, type OptimizerOptions } from './options.js';
+import type { Module } from '../torch/module.js';
+import { native } from '../native/loader.js';
+import type { NativeSession, StepStats, TensorDistance } from '../native/surface.js';
+import { planRegulariser, RegulariserSchema, type RegulariserOptions, type RegulariserPlan } from './regularisers.js';
+import { Tensor, tensor } from '../torch/tensor.js';
+
+export type { StepStats, TensorDistance } from '../native/surface.js';
+
+export interface TrainerOptions {
+  regulariser: RegulariserOptions;
+  optimizer?: OptimizerOptions;
+  /** The classifier's backbone returns feature maps, averaged before the head. */
+  pool: boolean;
+  /** W0 by name when resuming; by default the classifier's weights now. */
+  init?: Record<string, Tensor>;
+  /** DELTA's per-channel weights (one per backbone output channel). */
+  channelWeights?: Float32Array;
+}
+
+export class Trainer {
+  private constructor(
+    private readonly session: NativeSession,
+    readonly plan: RegulariserPlan,
+  ) {}
+
+  static async create(model: Module, options: TrainerOptions): Promise<Trainer> {
+    const regulariser = parseOptions(RegulariserSchema, options.regulariser, 'regulariser');
+    const optimizer = parseOptions(OptimizerSchema, options.optimizer, 'optimizer');
+    const plan = planRegulariser(regulariser, model.parameters());
+    const delta = plan.delta && options.channelWeights
+      ? { alpha: plan.delta.alpha, channelWeights: tensor(options.channelWeights).handle }
+      : undefined;
+    const init = options.init && Object.fromEntries(Object.entries(options.init).map(([k, t]) => [k, t.handle]));
+    const session = await native().createSession(
+      model.handle,
+      { pool: options.pool, optimizer, constraints: plan.constraints, penalties: plan.penalties, delta, bss: plan.bss },
+      init,
+    );
+    return new Trainer(session, plan);
+  }
+
+  /** One optimiser step on a batch (forward, loss, penalty, backward, step, projection). */
+  step(inputs: Tensor, labels: Tensor): Promise<StepStats> {
+    return this.session.step(inputs.handle, labels.handle);
+  }
+
+  /** Summed loss and correct count on a batch, in eval mode without gradients. */
+  evaluate(inputs: Tensor, labels: Tensor): Promise<StepStats> {
+    return this.session.evaluate(inputs.handle, labels.handle);
+  }
+
+  setLearningRate(lr: number): void {
+    this.session.setLearningRate(lr);
+  }
+
+  /** How far each regularised tensor is from its centre now. */
+  distances(): TensorDistance[] {
+    return this.session.distances();
+  }
+
+  /** W0 of every parameter and buffer. */
+  initState(): Record<string, Tensor> {
+    return Object.fromEntries(Object.entries(this.session.initState()).map(([k, t]) => [k, new Tensor(t)]));
+  }
+
+  saveOptimizer(): Buffer {
+    return this.session.saveOptimizer();
+  }
+
+  loadOptimizer(state: Buffer): void {
+    this.session.loadOptimizer(state);
+  }
+}

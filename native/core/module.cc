@@ -1,0 +1,291 @@
+#include "core/module.h"
+
+#include <map>
+#include <vector>
+
+#include "core/addon_data.h"
+#include "core/async.h"
+#include "core/convert.h"
+#include "core/errors.h"
+#include "core/tensor.h"
+
+namespace mars {
+namespace {
+
+using ExtraFiles = std::unordered_map<std::string, std::string>;
+
+// The layer kind the regularisers and the bound care about, from the class
+// name of the submodule that owns a tensor (Conv2d, Linear, BatchNorm2d...).
+std::string LayerKind(const std::string& typeName) {
+  if (typeName.rfind("Conv", 0) == 0) return "conv";
+  if (typeName == "Linear" || typeName == "LazyLinear") return "linear";
+  if (typeName.find("BatchNorm") != std::string::npos) return "batchnorm";
+  return "other";
+}
+
+std::string TypeName(const torch::jit::Module& m) {
+  const auto name = m.type()->name();
+  return name ? name->name() : "";
+}
+
+std::string OwnerPath(const std::string& tensorName) {
+  const auto dot = tensorName.rfind('.');
+  return dot == std::string::npos ? "" : tensorName.substr(0, dot);
+}
+
+struct ForwardOutput {
+  bool single = true;
+  std::vector<at::Tensor> tensors;
+};
+
+ForwardOutput ToOutput(const c10::IValue& value) {
+  ForwardOutput out;
+  if (value.isTensor()) {
+    out.tensors.push_back(value.toTensor());
+    return out;
+  }
+  out.single = false;
+  std::vector<c10::IValue> items;
+  if (value.isTuple()) {
+    items = value.toTupleRef().elements().vec();
+  } else if (value.isList()) {
+    items = value.toListRef().vec();
+  } else {
+    throw CodedError("ERR_UNSUPPORTED_OUTPUT", "forward returned a " + value.tagKind() +
+                                                   "; only a tensor or a tuple/list of tensors can be returned to JS");
+  }
+  for (const auto& item : items) {
+    if (!item.isTensor()) {
+      throw CodedError("ERR_UNSUPPORTED_OUTPUT", "forward returned a sequence holding a " + item.tagKind() +
+                                                     "; only tensors can be returned to JS");
+    }
+    out.tensors.push_back(item.toTensor());
+  }
+  return out;
+}
+
+ExtraFiles ExtraFilesFromJs(const Napi::Value& value) {
+  ExtraFiles files;
+  if (value.IsUndefined() || value.IsNull()) return files;
+  Require(value.IsObject(), "extraFiles must be an object of file name to string content");
+  const auto object = value.As<Napi::Object>();
+  const Napi::Array names = object.GetPropertyNames();
+  for (uint32_t i = 0; i < names.Length(); ++i) {
+    const std::string name = names.Get(i).As<Napi::String>().Utf8Value();
+    const Napi::Value content = object.Get(name);
+    Require(content.IsString(), "extraFiles['" + name + "'] must be a string");
+    files[name] = content.As<Napi::String>().Utf8Value();
+  }
+  return files;
+}
+
+}  // namespace
+
+torch::jit::Module DeepCopy(const torch::jit::Module& module) {
+  std::map<std::string, bool> requiresGrad;
+  for (const auto& p : module.named_parameters(true)) requiresGrad[p.name] = p.value.requires_grad();
+  torch::jit::Module copy = [&] {
+    torch::NoGradGuard noGrad;
+    return module.clone();
+  }();
+  for (const auto& p : copy.named_parameters(true)) p.value.requires_grad_(requiresGrad[p.name]);
+  return copy;
+}
+
+void ModuleWrap::Init(Napi::Env env, Napi::Object exports) {
+  Register(env, exports,
+           {
+                                        InstanceMethod<&ModuleWrap::Forward>("forward"),
+                                        InstanceMethod<&ModuleWrap::Parameters>("parameters"),
+                                        InstanceMethod<&ModuleWrap::StateDict>("stateDict"),
+                                        InstanceMethod<&ModuleWrap::SetTraining>("setTraining"),
+                                        InstanceMethod<&ModuleWrap::IsTraining>("isTraining"),
+                                        InstanceMethod<&ModuleWrap::Clone>("clone"),
+                                        InstanceMethod<&ModuleWrap::Save>("save"),
+                                        InstanceMethod<&ModuleWrap::To>("to"),
+                                        InstanceMethod<&ModuleWrap::Submodule>("submodule"),
+           });
+  exports.Set("loadModule", Napi::Function::New(env, &ModuleWrap::Load, "loadModule"));
+}
+
+// loadModule(path, device, extraFileNames[]) -> Promise<{ module, extraFiles }>
+Napi::Value ModuleWrap::Load(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, "ERR_INVALID_ARGUMENT", "load", [&]() -> Napi::Value {
+    const std::string path = StringArg(info, 0, "path");
+    const c10::Device device = ParseDevice(StringArg(info, 1, "device"));
+    ExtraFiles wanted;
+    if (info.Length() > 2 && info[2].IsArray()) {
+      const auto names = info[2].As<Napi::Array>();
+      for (uint32_t i = 0; i < names.Length(); ++i) wanted[names.Get(i).ToString().Utf8Value()] = "";
+    }
+    struct Loaded {
+      std::shared_ptr<ModuleState> state;
+      ExtraFiles extra;
+    };
+    return RunAsync<Loaded>(
+        env, "ERR_TORCHSCRIPT_LOAD", "cannot load TorchScript file '" + path + "'",
+        [path, device, wanted]() mutable {
+          auto module = torch::jit::load(path, device, wanted);
+          return Loaded{std::make_shared<ModuleState>(std::move(module)), wanted};
+        },
+        [](Napi::Env env, Loaded& loaded) -> Napi::Value {
+          Napi::Object result = Napi::Object::New(env);
+          result.Set("module", Wrap(env, loaded.state));
+          Napi::Object extra = Napi::Object::New(env);
+          for (const auto& [name, content] : loaded.extra) {
+            if (!content.empty()) extra.Set(name, Napi::String::New(env, content));
+          }
+          result.Set("extraFiles", extra);
+          return result;
+        });
+  });
+}
+
+// forward(tensors[]) -> Promise<Tensor | Tensor[]>, without recording gradients.
+Napi::Value ModuleWrap::Forward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, "ERR_INVALID_ARGUMENT", "forward", [&]() -> Napi::Value {
+    Require(info.Length() > 0 && info[0].IsArray(), "forward takes an array of tensors");
+    const auto array = info[0].As<Napi::Array>();
+    std::vector<c10::IValue> inputs;
+    for (uint32_t i = 0; i < array.Length(); ++i) {
+      inputs.emplace_back(TensorWrap::FromJs(array.Get(i), "input " + std::to_string(i)));
+    }
+    auto state = held_;
+    return RunAsync<ForwardOutput>(
+        env, "ERR_FORWARD", "forward failed",
+        [state, inputs]() mutable {
+          std::lock_guard<std::mutex> lock(state->mutex);
+          torch::NoGradGuard noGrad;
+          return ToOutput(state->module.forward(inputs));
+        },
+        [](Napi::Env env, ForwardOutput& out) -> Napi::Value {
+          if (out.single) return TensorWrap::Wrap(env, out.tensors.front());
+          Napi::Array result = Napi::Array::New(env, out.tensors.size());
+          for (size_t i = 0; i < out.tensors.size(); ++i) result.Set(uint32_t(i), TensorWrap::Wrap(env, out.tensors[i]));
+          return result;
+        });
+  });
+}
+
+// parameters() -> [{ name, shape, dtype, kind, moduleType, requiresGrad, isBuffer }]
+// in module order. Reads metadata only, which training never changes.
+Napi::Value ModuleWrap::Parameters(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, "ERR_TORCH", "parameters", [&]() -> Napi::Value {
+    std::map<std::string, std::string> typeOf;
+    for (const auto& sub : held_->module.named_modules()) typeOf[sub.name] = TypeName(sub.value);
+    Napi::Array result = Napi::Array::New(env);
+    auto add = [&](const std::string& name, const at::Tensor& t, bool isBuffer) {
+      const std::string& type = typeOf[OwnerPath(name)];
+      Napi::Object entry = Napi::Object::New(env);
+      entry.Set("name", name);
+      entry.Set("shape", ShapeToJs(env, t.sizes()));
+      entry.Set("dtype", DtypeName(t.scalar_type()));
+      entry.Set("kind", LayerKind(type));
+      entry.Set("moduleType", type);
+      entry.Set("requiresGrad", t.requires_grad());
+      entry.Set("device", DeviceName(t.device()));
+      entry.Set("isBuffer", isBuffer);
+      result.Set(result.Length(), entry);
+    };
+    for (const auto& p : held_->module.named_parameters(true)) add(p.name, p.value, false);
+    for (const auto& b : held_->module.named_buffers(true)) add(b.name, b.value, true);
+    return result;
+  });
+}
+
+// stateDict() -> { name: Tensor } for parameters and buffers, sharing memory.
+Napi::Value ModuleWrap::StateDict(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, "ERR_TORCH", "stateDict", [&]() -> Napi::Value {
+    Napi::Object result = Napi::Object::New(env);
+    for (const auto& p : held_->module.named_parameters(true)) result.Set(p.name, TensorWrap::Wrap(env, p.value.detach()));
+    for (const auto& b : held_->module.named_buffers(true)) result.Set(b.name, TensorWrap::Wrap(env, b.value.detach()));
+    return result;
+  });
+}
+
+Napi::Value ModuleWrap::SetTraining(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, "ERR_INVALID_ARGUMENT", "train", [&]() -> Napi::Value {
+    Require(info.Length() > 0 && info[0].IsBoolean(), "setTraining takes a boolean");
+    std::lock_guard<std::mutex> lock(held_->mutex);
+    held_->module.train(info[0].As<Napi::Boolean>().Value());
+    return env.Undefined();
+  });
+}
+
+Napi::Value ModuleWrap::IsTraining(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), held_->module.is_training());
+}
+
+// clone() -> Promise<Module>: a deep copy with its own parameters.
+Napi::Value ModuleWrap::Clone(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto state = held_;
+  return RunAsync<std::shared_ptr<ModuleState>>(
+      env, "ERR_TORCH", "clone failed",
+      [state]() {
+        std::lock_guard<std::mutex> lock(state->mutex);
+        return std::make_shared<ModuleState>(DeepCopy(state->module));
+      },
+      [](Napi::Env env, std::shared_ptr<ModuleState>& copy) -> Napi::Value { return Wrap(env, copy); });
+}
+
+// save(path, extraFiles?) -> Promise<void>. The TypeScript side writes to a
+// temporary path and renames, so a failed save never leaves a partial file.
+Napi::Value ModuleWrap::Save(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, "ERR_INVALID_ARGUMENT", "save", [&]() -> Napi::Value {
+    const std::string path = StringArg(info, 0, "path");
+    ExtraFiles extra = ExtraFilesFromJs(info.Length() > 1 ? info[1] : env.Undefined());
+    auto state = held_;
+    return RunAsync<bool>(
+        env, "ERR_TORCHSCRIPT_SAVE", "cannot save TorchScript file '" + path + "'",
+        [state, path, extra]() {
+          std::lock_guard<std::mutex> lock(state->mutex);
+          state->module.save(path, extra);
+          return true;
+        },
+        [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
+  });
+}
+
+// to(device) -> Promise<void>: moves parameters and buffers in place.
+Napi::Value ModuleWrap::To(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, "ERR_INVALID_ARGUMENT", "to", [&]() -> Napi::Value {
+    const c10::Device device = ParseDevice(StringArg(info, 0, "device"));
+    auto state = held_;
+    return RunAsync<bool>(
+        env, "ERR_DEVICE", "cannot move the module",
+        [state, device]() {
+          std::lock_guard<std::mutex> lock(state->mutex);
+          state->module.to(device);
+          return true;
+        },
+        [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
+  });
+}
+
+}  // namespace mars
+
+namespace mars {
+
+// submodule(name) -> Module: a child module by attribute name, sharing its
+// tensors with the parent (saving it saves the child alone).
+Napi::Value ModuleWrap::Submodule(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, "ERR_INVALID_ARGUMENT", "submodule", [&]() -> Napi::Value {
+    const std::string name = StringArg(info, 0, "name");
+    std::lock_guard<std::mutex> lock(held_->mutex);
+    if (!held_->module.hasattr(name) || !held_->module.attr(name).isModule()) {
+      throw CodedError("ERR_INVALID_ARGUMENT", "the module has no submodule named '" + name + "'");
+    }
+    return Wrap(env, std::make_shared<ModuleState>(held_->module.attr(name).toModule()));
+  });
+}
+
+}  // namespace mars

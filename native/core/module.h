@@ -1,0 +1,48 @@
+// TorchScript module handle: load, save, forward, parameter listing,
+// train/eval, clone, device moves. Every call that computes runs on a worker
+// thread; a per-module mutex keeps two of them from touching one module at once.
+#pragma once
+
+#include <napi.h>
+#include <torch/script.h>
+
+#include <memory>
+#include <mutex>
+
+#include "core/addon_data.h"
+#include "core/handle.h"
+
+namespace mars {
+
+struct ModuleState {
+  explicit ModuleState(torch::jit::Module m) : module(std::move(m)) {}
+  torch::jit::Module module;
+  std::mutex mutex;
+};
+
+// A deep copy whose parameters are leaves with the original's requires_grad
+// (jit::Module::clone under autograd would make them outputs of a clone op).
+torch::jit::Module DeepCopy(const torch::jit::Module& module);
+
+class ModuleWrap : public Handle<ModuleWrap, std::shared_ptr<ModuleState>> {
+ public:
+  static constexpr const char* kName = "Module";
+  static constexpr const char* kHowToMake = "use load()";
+  static Napi::FunctionReference& Constructor(Napi::Env env) { return GetAddonData(env).moduleConstructor; }
+  static void Init(Napi::Env env, Napi::Object exports);
+  using Handle::Handle;
+
+ private:
+  static Napi::Value Load(const Napi::CallbackInfo& info);
+  Napi::Value Forward(const Napi::CallbackInfo& info);
+  Napi::Value Parameters(const Napi::CallbackInfo& info);
+  Napi::Value StateDict(const Napi::CallbackInfo& info);
+  Napi::Value SetTraining(const Napi::CallbackInfo& info);
+  Napi::Value IsTraining(const Napi::CallbackInfo& info);
+  Napi::Value Clone(const Napi::CallbackInfo& info);
+  Napi::Value Save(const Napi::CallbackInfo& info);
+  Napi::Value To(const Napi::CallbackInfo& info);
+  Napi::Value Submodule(const Napi::CallbackInfo& info);
+};
+
+}  // namespace mars

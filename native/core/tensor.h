@@ -1,0 +1,31 @@
+// Tensor handle: a JS object owning one at::Tensor (a refcounted view, so
+// sharing it with LibTorch costs nothing).
+#pragma once
+
+#include <ATen/ATen.h>
+#include <napi.h>
+
+#include "core/addon_data.h"
+#include "core/handle.h"
+
+namespace mars {
+
+class TensorWrap : public Handle<TensorWrap, at::Tensor> {
+ public:
+  static constexpr const char* kName = "Tensor";
+  static constexpr const char* kHowToMake = "use tensor()";
+  static Napi::FunctionReference& Constructor(Napi::Env env) { return GetAddonData(env).tensorConstructor; }
+  static void Init(Napi::Env env, Napi::Object exports);
+  using Handle::Handle;
+
+ private:
+  static Napi::Value FromArray(const Napi::CallbackInfo& info);
+  Napi::Value Shape(const Napi::CallbackInfo& info);
+  Napi::Value Dtype(const Napi::CallbackInfo& info);
+  Napi::Value Device(const Napi::CallbackInfo& info);
+  Napi::Value RequiresGrad(const Napi::CallbackInfo& info);
+  Napi::Value Data(const Napi::CallbackInfo& info);
+  Napi::Value To(const Napi::CallbackInfo& info);
+};
+
+}  // namespace mars

@@ -1,0 +1,351 @@
+#include "train/session.h"
+
+#include <torch/nn/functional/loss.h>
+
+#include <sstream>
+
+#include "core/addon_data.h"
+#include "core/async.h"
+#include "core/convert.h"
+#include "core/errors.h"
+#include "kernels/projection.h"
+#include "bound/norms.h"
+#include "train/session_options.h"
+#include "core/tensor.h"
+
+namespace mars {
+namespace {
+
+std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(const OptimizerSpec& o, std::vector<at::Tensor> params) {
+  namespace optim = torch::optim;
+  if (o.name == "sgd") {
+    return std::make_unique<optim::SGD>(
+        params, optim::SGDOptions(o.lr).momentum(o.momentum).nesterov(o.nesterov).weight_decay(o.weightDecay));
+  }
+  if (o.name == "adam") {
+    return std::make_unique<optim::Adam>(params, optim::AdamOptions(o.lr)
+                                                     .betas({o.beta1, o.beta2})
+                                                     .eps(o.eps)
+                                                     .weight_decay(o.weightDecay)
+                                                     .amsgrad(o.amsgrad));
+  }
+  return std::make_unique<optim::AdamW>(params, optim::AdamWOptions(o.lr)
+                                                    .betas({o.beta1, o.beta2})
+                                                    .eps(o.eps)
+                                                    .weight_decay(o.weightDecay)
+                                                    .amsgrad(o.amsgrad));
+}
+
+at::Tensor Lookup(const std::map<std::string, at::Tensor>& tensors, const std::string& name) {
+  const auto it = tensors.find(name);
+  if (it == tensors.end()) throw CodedError("ERR_INVALID_ARGUMENT", "the model has no tensor named '" + name + "'");
+  return it->second;
+}
+
+// The tensor viewed as one row per output unit (a bias is one row per unit of width 1).
+at::Tensor Rows(const at::Tensor& t) { return t.dim() <= 1 ? t.reshape({-1, 1}) : t.reshape({t.size(0), -1}); }
+
+at::Tensor PenaltyTerm(const Penalty& p) {
+  const at::Tensor diff = p.init.defined() ? p.param - p.init : p.param;
+  if (p.norm == PenaltyNorm::L2Squared) return diff.pow(2).sum();
+  return Rows(diff).abs().sum(1).max();
+}
+
+std::shared_ptr<SessionState> BuildSession(std::shared_ptr<ModuleState> model, SessionSpec spec) {
+  auto s = std::make_shared<SessionState>();
+  s->model = model;
+  s->backbone = model->module.attr("backbone").toModule();
+  s->head = model->module.attr("head").toModule();
+  s->pool = spec.pool;
+
+  std::map<std::string, at::Tensor> live;
+  std::vector<at::Tensor> trainable;
+  for (const auto& p : model->module.named_parameters(true)) {
+    live[p.name] = p.value;
+    if (p.value.requires_grad()) trainable.push_back(p.value);
+  }
+  for (const auto& b : model->module.named_buffers(true)) live[b.name] = b.value;
+  // W0: the given snapshot (resuming) or a copy of the weights now.
+  for (const auto& [name, tensor] : live) {
+    const auto given = spec.init.find(name);
+    s->init[name] = given != spec.init.end() ? given->second.to(tensor.device(), tensor.scalar_type()).clone()
+                                             : tensor.detach().clone();
+  }
+  auto centre = [&](const std::string& name, bool zero) { return zero ? at::Tensor() : s->init.at(name); };
+
+  for (const auto& c : spec.constraints) {
+    Constraint k{c.name, ConstraintType::Mars, c.radius, Lookup(live, c.name), centre(c.name, c.centreZero), {}, {}};
+    if (c.type == "frobenius") k.type = ConstraintType::Frobenius;
+    if (c.type == "batchnorm") {
+      k.type = ConstraintType::BatchNorm;
+      const std::string owner = c.name.substr(0, c.name.rfind('.'));
+      k.runningVar = Lookup(live, owner + ".running_var");
+      k.runningVar0 = s->init.at(owner + ".running_var");
+      k.init = s->init.at(c.name);
+    }
+    s->constraints.push_back(std::move(k));
+  }
+  for (const auto& p : spec.penalties) {
+    s->penalties.push_back({p.name, p.norm == "mars" ? PenaltyNorm::Mars : PenaltyNorm::L2Squared, p.weight,
+                            Lookup(live, p.name), centre(p.name, p.centreZero)});
+  }
+  if (spec.channelWeights.defined()) {
+    s->deltaAlpha = spec.deltaAlpha;
+    // The frozen starting backbone: a copy whose tensors are reset to W0.
+    torch::jit::Module frozen = DeepCopy(s->backbone);
+    torch::NoGradGuard noGrad;
+    for (const auto& p : frozen.named_parameters(true)) p.value.copy_(s->init.at("backbone." + p.name));
+    for (const auto& b : frozen.named_buffers(true)) b.value.copy_(s->init.at("backbone." + b.name));
+    frozen.eval();
+    s->frozenBackbone = frozen;
+    const auto device = live.begin()->second.device();
+    s->channelWeights = spec.channelWeights.to(device, at::kFloat);
+  }
+  s->bssEta = spec.bssEta;
+  s->bssK = spec.bssK;
+  s->optimizer = MakeOptimizer(spec.optimizer, trainable);
+  return s;
+}
+
+struct StepResult {
+  double loss = 0, penalty = 0;
+  int64_t correct = 0, count = 0;
+};
+
+// The penalty of the regulariser for one batch (zero for pure constraints).
+at::Tensor BatchPenalty(SessionState& s, const at::Tensor& x, const at::Tensor& maps, const at::Tensor& features) {
+  at::Tensor penalty = at::zeros({}, x.options());
+  for (const auto& p : s.penalties) penalty = penalty + p.weight * PenaltyTerm(p);
+  if (s.frozenBackbone) {
+    at::Tensor maps0;
+    {
+      torch::NoGradGuard noGrad;
+      maps0 = s.frozenBackbone->forward({x}).toTensor();
+    }
+    std::vector<int64_t> shape(maps.dim(), 1);
+    shape[1] = maps.size(1);
+    const at::Tensor w = s.channelWeights.view(shape);
+    penalty = penalty + s.deltaAlpha * (w * (maps - maps0).pow(2)).mean();
+  }
+  if (s.bssK > 0 && s.bssEta > 0) {
+    const at::Tensor sv = at::linalg_svdvals(features);  // descending
+    const int64_t k = std::min<int64_t>(s.bssK, sv.size(0));
+    penalty = penalty + s.bssEta * sv.slice(0, sv.size(0) - k).pow(2).sum();
+  }
+  return penalty;
+}
+
+// The constraint methods' map back into the balls after a step. MARS rows go
+// through one batched call (one parallel region on CPU, few launches on CUDA);
+// statistics are not collected, so nothing synchronises with the device.
+void Project(SessionState& s) {
+  torch::NoGradGuard noGrad;
+  const ProjectionOptions quiet{RowMap::kRescale, /*collectStats=*/false};
+  std::vector<MarsTask> mars;
+  for (auto& c : s.constraints) {
+    const at::Tensor w = c.param.detach();
+    const at::Tensor* w0 = c.init.defined() ? &c.init : nullptr;
+    switch (c.type) {
+      case ConstraintType::Mars: mars.push_back({w, c.init, c.radius}); break;
+      case ConstraintType::Frobenius: ProjectFrobenius(w, w0, c.radius, quiet); break;
+      case ConstraintType::BatchNorm: ClipBatchNormScale(w, c.runningVar, c.init, c.runningVar0, c.radius, 1e-6, quiet); break;
+    }
+  }
+  if (!mars.empty()) ProjectMarsRowsMany(mars, quiet);
+}
+
+StepResult TrainStep(SessionState& s, const at::Tensor& xIn, const at::Tensor& yIn) {
+  std::lock_guard<std::mutex> lock(s.model->mutex);
+  const auto device = s.init.begin()->second.device();
+  const at::Tensor x = xIn.to(device), y = yIn.to(device, at::kLong);
+  torch::AutoGradMode grad(true);
+  s.model->module.train(true);
+  s.optimizer->zero_grad();
+  // DELTA and BSS need the backbone's maps and features; the others run the
+  // classifier's own forward as one TorchScript call, as Python would.
+  at::Tensor maps, features, logits;
+  if (s.frozenBackbone || s.bssK > 0) {
+    maps = s.backbone.forward({x}).toTensor();
+    features = s.pool ? maps.mean({2, 3}) : maps;
+    logits = s.head.forward({features}).toTensor();
+  } else {
+    logits = s.model->module.forward({x}).toTensor();
+  }
+  const at::Tensor ce = torch::nn::functional::cross_entropy(logits, y);
+  const at::Tensor total = s.penalties.empty() && !maps.defined() ? ce : ce + BatchPenalty(s, x, maps, features);
+  const double totalValue = total.item<double>();
+  if (!std::isfinite(totalValue)) {
+    throw CodedError("ERR_NONFINITE_LOSS", "the loss became " + std::to_string(totalValue) +
+                                               "; lower the learning rate or check the data for NaN/Inf");
+  }
+  total.backward();
+  s.optimizer->step();
+  Project(s);
+  StepResult r;
+  r.loss = ce.item<double>();
+  r.penalty = (total - ce).item<double>();
+  r.correct = logits.argmax(1).eq(y).sum().item<int64_t>();
+  r.count = y.size(0);
+  return r;
+}
+
+StepResult EvalStep(SessionState& s, const at::Tensor& xIn, const at::Tensor& yIn) {
+  std::lock_guard<std::mutex> lock(s.model->mutex);
+  const auto device = s.init.begin()->second.device();
+  const at::Tensor x = xIn.to(device), y = yIn.to(device, at::kLong);
+  torch::NoGradGuard noGrad;
+  s.model->module.train(false);
+  const at::Tensor logits = s.model->module.forward({x}).toTensor();
+  StepResult r;
+  r.loss = torch::nn::functional::cross_entropy(
+               logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+               .item<double>();
+  r.correct = logits.argmax(1).eq(y).sum().item<int64_t>();
+  r.count = y.size(0);
+  return r;
+}
+
+Napi::Value StepToJs(Napi::Env env, StepResult& r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("loss", r.loss);
+  o.Set("penalty", r.penalty);
+  o.Set("correct", static_cast<double>(r.correct));
+  o.Set("count", static_cast<double>(r.count));
+  return o;
+}
+
+}  // namespace
+
+void SessionWrap::Init(Napi::Env env, Napi::Object exports) {
+  Register(env, exports,
+           {
+                                        InstanceMethod<&SessionWrap::Step>("step"),
+                                        InstanceMethod<&SessionWrap::Evaluate>("evaluate"),
+                                        InstanceMethod<&SessionWrap::SetLearningRate>("setLearningRate"),
+                                        InstanceMethod<&SessionWrap::Distances>("distances"),
+                                        InstanceMethod<&SessionWrap::InitState>("initState"),
+                                        InstanceMethod<&SessionWrap::SaveOptimizer>("saveOptimizer"),
+                                        InstanceMethod<&SessionWrap::LoadOptimizer>("loadOptimizer"),
+           });
+  exports.Set("createSession", Napi::Function::New(env, &SessionWrap::Create, "createSession"));
+}
+
+// createSession(classifier, options, init?) -> Promise<Session>
+Napi::Value SessionWrap::Create(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, "ERR_INVALID_ARGUMENT", "createSession", [&]() -> Napi::Value {
+    auto model = ModuleWrap::FromJs(info[0], "model");
+    Require(info.Length() > 1 && info[1].IsObject(), "options must be an object");
+    SessionSpec spec = ReadSessionSpec(info[1].As<Napi::Object>(), info.Length() > 2 ? info[2] : env.Undefined());
+    return RunAsync<std::shared_ptr<SessionState>>(
+        env, "ERR_TORCH", "cannot start the session",
+        [model, spec]() {
+          std::lock_guard<std::mutex> lock(model->mutex);
+          return BuildSession(model, spec);
+        },
+        [](Napi::Env env, std::shared_ptr<SessionState>& s) -> Napi::Value {
+          return Wrap(env, s);
+        });
+  });
+}
+
+// step(x, y) -> Promise<{ loss, penalty, correct, count }>
+Napi::Value SessionWrap::Step(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, "ERR_INVALID_ARGUMENT", "step", [&]() -> Napi::Value {
+    const at::Tensor x = TensorWrap::FromJs(info[0], "inputs"), y = TensorWrap::FromJs(info[1], "labels");
+    auto s = held_;
+    return RunAsync<StepResult>(
+        env, "ERR_TRAINING", "training step failed", [s, x, y]() { return TrainStep(*s, x, y); }, StepToJs);
+  });
+}
+
+// evaluate(x, y) -> Promise<{ loss (summed), correct, count }>
+Napi::Value SessionWrap::Evaluate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, "ERR_INVALID_ARGUMENT", "evaluate", [&]() -> Napi::Value {
+    const at::Tensor x = TensorWrap::FromJs(info[0], "inputs"), y = TensorWrap::FromJs(info[1], "labels");
+    auto s = held_;
+    return RunAsync<StepResult>(
+        env, "ERR_FORWARD", "evaluation failed", [s, x, y]() { return EvalStep(*s, x, y); }, StepToJs);
+  });
+}
+
+Napi::Value SessionWrap::SetLearningRate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, "ERR_INVALID_ARGUMENT", "setLearningRate", [&]() -> Napi::Value {
+    Require(info.Length() > 0 && info[0].IsNumber(), "learning rate must be a number");
+    const double lr = info[0].As<Napi::Number>().DoubleValue();
+    Require(std::isfinite(lr) && lr >= 0, "learning rate must be a non-negative finite number");
+    std::lock_guard<std::mutex> lock(held_->model->mutex);
+    for (auto& group : held_->optimizer->param_groups()) group.options().set_lr(lr);
+    return env.Undefined();
+  });
+}
+
+// distances() -> [{ name, mars, frobenius, radius? }]: for every weight
+// matrix or kernel (parameters of two or more dimensions), the largest row l1
+// distance from its centre (W0; zero for the new head) and the Frobenius
+// distance, whatever the method: the per-layer summary logged each epoch.
+Napi::Value SessionWrap::Distances(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, "ERR_TORCH", "distances", [&]() -> Napi::Value {
+    std::lock_guard<std::mutex> lock(held_->model->mutex);
+    torch::NoGradGuard noGrad;
+    std::map<std::string, double> radius;
+    for (const auto& c : held_->constraints) radius[c.name] = c.radius;
+    Napi::Array out = Napi::Array::New(env);
+    for (const auto& p : held_->model->module.named_parameters(true)) {
+      if (p.value.dim() < 2) continue;
+      const bool head = p.name.rfind("head.", 0) == 0;
+      const RowNorms rows = MeasureRows(p.value, c10::nullopt,
+                                        head ? c10::optional<at::Tensor>() : held_->init.at(p.name), c10::nullopt);
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("name", p.name);
+      o.Set("mars", rows.distance.max().item<double>());
+      o.Set("frobenius", rows.frobeniusDistance);
+      const auto r = radius.find(p.name);
+      if (r != radius.end()) o.Set("radius", r->second);
+      out.Set(out.Length(), o);
+    }
+    return out;
+  });
+}
+
+// initState() -> { name: Tensor }: W0, to be stored in checkpoints for resuming.
+Napi::Value SessionWrap::InitState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  for (const auto& [name, t] : held_->init) out.Set(name, TensorWrap::Wrap(env, t));
+  return out;
+}
+
+// saveOptimizer() -> Buffer: the optimiser's state (moments, step counts).
+Napi::Value SessionWrap::SaveOptimizer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, "ERR_TORCH", "saveOptimizer", [&]() -> Napi::Value {
+    std::lock_guard<std::mutex> lock(held_->model->mutex);
+    std::ostringstream stream;
+    torch::serialize::OutputArchive archive;
+    held_->optimizer->save(archive);
+    archive.save_to(stream);
+    const std::string bytes = stream.str();
+    return Napi::Buffer<char>::Copy(env, bytes.data(), bytes.size());
+  });
+}
+
+Napi::Value SessionWrap::LoadOptimizer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, "ERR_INVALID_ARGUMENT", "loadOptimizer", [&]() -> Napi::Value {
+    Require(info.Length() > 0 && info[0].IsBuffer(), "optimizer state must be a Buffer");
+    const auto buffer = info[0].As<Napi::Buffer<char>>();
+    std::istringstream stream(std::string(buffer.Data(), buffer.Length()));
+    std::lock_guard<std::mutex> lock(held_->model->mutex);
+    torch::serialize::InputArchive archive;
+    archive.load_from(stream);
+    held_->optimizer->load(archive);
+    return env.Undefined();
+  });
+}
+
+}  // namespace mars
