@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'ERR_TORCHSCRIPT_LOAD'
   | 'ERR_TORCHSCRIPT_SAVE'
   | 'ERR_WRITE'
+  | 'ERR_DISPOSED'
   | 'ERR_SHAPE'
   | 'ERR_DTYPE'
   | 'ERR_DEVICE'

@@ -85,9 +85,12 @@ describe('bad tensor arguments', () => {
     ['dtype that does not match the array', () => tensor(new Float32Array(6), [6], { dtype: 'int64' }), 'ERR_DTYPE'],
     ['unknown dtype', () => tensor(new Float32Array(6), [6], { dtype: 'complex' as never }), 'ERR_INVALID_ARGUMENT'],
     ['not a typed array', () => tensor([1, 2, 3] as never), 'ERR_DTYPE'],
-    ['float16 read back', () => tensor(new Float32Array(2)).to({ dtype: 'float16' }).data(), 'ERR_DTYPE'],
   ])('%s', (_label, fn, code) => {
     expect(fn).toThrow(expect.objectContaining({ code }));
+  });
+  it('float16 cannot be read back into a typed array', async () => {
+    const half = await tensor(new Float32Array(2)).to({ dtype: 'float16' });
+    expect(() => half.data()).toThrow(expect.objectContaining({ code: 'ERR_DTYPE' }));
   });
 });
 

@@ -254,26 +254,26 @@ interface Result {
   oracleStats: OracleStats;
 }
 
-function project(c: Case): { out: Float32Array | Float64Array; stats: ProjectionStats } {
+async function project(c: Case): Promise<{ out: Float32Array | Float64Array; stats: ProjectionStats }> {
   const t = (key: string) => tensor((c.inputs[key] as Float32Array | Float64Array).slice(), c.shape);
   const w = t('w');
   const w0 = c.hasW0 ? t('w0') : null;
   let stats: ProjectionStats;
-  if (c.op === 'mars') stats = projectMars(w, w0, c.radius);
-  else if (c.op === 'exact') stats = projectMars(w, w0, c.radius, { mode: 'exact-l1' });
-  else if (c.op === 'frobenius') stats = projectFrobenius(w, w0, c.radius);
-  else stats = clipBatchNormScale(w, t('rv'), w0 as Tensor, t('rv0'), c.radius);
+  if (c.op === 'mars') stats = await projectMars(w, w0, c.radius);
+  else if (c.op === 'exact') stats = await projectMars(w, w0, c.radius, { mode: 'exact-l1' });
+  else if (c.op === 'frobenius') stats = await projectFrobenius(w, w0, c.radius);
+  else stats = await clipBatchNormScale(w, t('rv'), w0 as Tensor, t('rv0'), c.radius);
   return { out: w.data().slice() as Float32Array | Float64Array, stats };
 }
 
 const results = new Map<string, Result>();
 let threadsBefore = 1;
 
-beforeAll(() => {
+beforeAll(async () => {
   threadsBefore = runtimeInfo().threads;
   const oracleStats = runOracle(CASES);
   for (const c of CASES) {
-    const { out, stats } = project(c);
+    const { out, stats } = await project(c);
     results.set(c.name, { c, out, stats, oracle: readTyped(join(dir, `${c.name}.oracle.bin`), c.dtype), oracleStats: oracleStats[c.name] as OracleStats });
   }
 });
@@ -435,7 +435,7 @@ describe('exact l1 projection: optimality', () => {
 });
 
 describe('exact l1 projection: a long row whose threshold search needs many rounds', () => {
-  it('satisfies the optimality conditions (exercises the sort-based fallback)', () => {
+  it('satisfies the optimality conditions (exercises the sort-based fallback)', async () => {
     // |v_i| = i / n: each Michelot round only halves the candidates, so a row
     // of 2^18 elements outlasts the 16 rounds and ends in the sort-based scan.
     const n = 1 << 18;
@@ -443,7 +443,7 @@ describe('exact l1 projection: a long row whose threshold search needs many roun
     for (let i = 0; i < n; i++) v[i] = ((i + 1) / n) * (i % 3 === 0 ? -1 : 1);
     const radius = 3;
     const w = tensor(v.slice(), [1, n]);
-    const stats = projectMars(w, null, radius, { mode: 'exact-l1' });
+    const stats = await projectMars(w, null, radius, { mode: 'exact-l1' });
     expect(stats.clipped).toBe(1);
     const x = w.data() as Float64Array;
     // Expected: theta with sum_i max(i/n - theta, 0) = 3, i.e. k = #support,
@@ -509,12 +509,12 @@ describe('threads and sizes', () => {
   const big = rowCase('big_f32', 'mars', 'float32', [512, 2304], 21, true, 0.3);
   const bigFrob = frobeniusCase('bigfrob_f32', 'float32', [256, 2304], 22, 0.5);
 
-  it('MARS: 1 and 2 threads give bit-identical results, equal to the oracle', () => {
+  it('MARS: 1 and 2 threads give bit-identical results, equal to the oracle', async () => {
     const oracleStats = runOracle([big]);
     const outs: (Float32Array | Float64Array)[] = [];
     for (const threads of [1, 2]) {
       setNumThreads(threads);
-      const { out, stats } = project(big);
+      const { out, stats } = await project(big);
       expect(stats.clipped).toBe(oracleStats.big_f32!.clipped);
       outs.push(out);
     }
@@ -522,12 +522,12 @@ describe('threads and sizes', () => {
     expect(worstError(outs[1]!, readTyped(join(dir, 'big_f32.oracle.bin'), 'float32'), 1e-7, 2e-6)).toBeLessThanOrEqual(1);
   });
 
-  it('Frobenius: 1 and 2 threads give bit-identical results, equal to the oracle', () => {
+  it('Frobenius: 1 and 2 threads give bit-identical results, equal to the oracle', async () => {
     runOracle([bigFrob]);
     const outs: (Float32Array | Float64Array)[] = [];
     for (const threads of [1, 2]) {
       setNumThreads(threads);
-      outs.push(project(bigFrob).out);
+      outs.push((await project(bigFrob)).out);
     }
     expect(Buffer.from(outs[0]!.buffer).equals(Buffer.from(outs[1]!.buffer))).toBe(true);
     expect(worstError(outs[1]!, readTyped(join(dir, 'bigfrob_f32.oracle.bin'), 'float32'), 1e-7, 2e-6)).toBeLessThanOrEqual(1);
@@ -543,59 +543,59 @@ describe('projectMarsMany: one pass over many tensors', () => {
       radius: c.radius,
     }));
 
-  it.each([[1], [2]])('equals projectMars on each tensor, bit for bit, with the same statistics (%i threads)', (threads) => {
+  it.each([[1], [2]])('equals projectMars on each tensor, bit for bit, with the same statistics (%i threads)', async (threads) => {
     setNumThreads(threads);
     const cases = rowCases().filter((c) => c.op === 'mars');
     const big = rowCase('many_big', 'mars', 'float32', [256, 2304], 31, true, 0.4);
     const all = [...cases, big, ...cases];
     const tasks = tasksOf(all);
-    const stats = projectMarsMany(tasks);
-    all.forEach((c, i) => {
-      const single = project(c);
+    const stats = await projectMarsMany(tasks);
+    for (const [i, c] of all.entries()) {
+      const single = await project(c);
       expect(Buffer.from(tasks[i]!.w.data().buffer).equals(Buffer.from(single.out.buffer))).toBe(true);
       expect(stats[i]).toEqual(single.stats);
-    });
+    }
   });
 
-  it('exact-l1 mode equals the single-tensor exact projection', () => {
+  it('exact-l1 mode equals the single-tensor exact projection', async () => {
     const cases = rowCases().filter((c) => c.op === 'exact');
     const tasks = tasksOf(cases);
-    projectMarsMany(tasks, { mode: 'exact-l1' });
+    await projectMarsMany(tasks, { mode: 'exact-l1' });
     cases.forEach((c, i) => expect(Array.from(floats(tasks[i]!.w))).toEqual(Array.from(get(c.name).out)));
   });
 
-  it('a bad task fails the call before any tensor is written', () => {
+  it('a bad task fails the call before any tensor is written', async () => {
     const c = get('conv_f32').c;
     const tasks = tasksOf([c, c]);
     tasks.push({ w: tensor(new Float32Array(6), [2, 3]), w0: tensor(new Float32Array(6), [3, 2]), radius: 1 });
-    expect(() => projectMarsMany(tasks)).toThrow(expect.objectContaining({ code: 'ERR_SHAPE', message: expect.stringContaining('tasks[2]') }));
+    await expect(projectMarsMany(tasks)).rejects.toMatchObject({ code: 'ERR_SHAPE', message: expect.stringContaining('tasks[2]') });
     expect(Array.from(floats(tasks[0]!.w))).toEqual(Array.from(c.inputs.w!));
-    expect(() => projectMarsMany([{ w: tasks[0]!.w, w0: null, radius: -2 }])).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
-    expect(projectMarsMany([])).toEqual([]);
+    await expect(projectMarsMany([{ w: tasks[0]!.w, w0: null, radius: -2 }])).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    expect(await projectMarsMany([])).toEqual([]);
   });
 });
 
 describe('edge cases', () => {
-  it('radius 0 puts every row back on W0 exactly', () => {
+  it('radius 0 puts every row back on W0 exactly', async () => {
     const c = get('conv_f32').c;
     const w = tensor(c.inputs.w!.slice(), c.shape);
-    const stats = projectMars(w, tensor(c.inputs.w0!.slice(), c.shape), 0);
+    const stats = await projectMars(w, tensor(c.inputs.w0!.slice(), c.shape), 0);
     expect(stats.clipped).toBe(c.shape[0]);
     expect(Array.from(floats(w))).toEqual(Array.from(c.inputs.w0!));
   });
 
-  it('exact-l1 with radius 0 also puts every row back on W0', () => {
+  it('exact-l1 with radius 0 also puts every row back on W0', async () => {
     const c = get('exact_f64').c;
     const w = tensor(c.inputs.w!.slice(), c.shape);
-    const stats = projectMars(w, tensor(c.inputs.w0!.slice(), c.shape), 0, { mode: 'exact-l1' });
+    const stats = await projectMars(w, tensor(c.inputs.w0!.slice(), c.shape), 0, { mode: 'exact-l1' });
     expect(stats.clipped).toBe(c.shape[0]);
     expect(Array.from(floats(w))).toEqual(Array.from(c.inputs.w0!));
   });
 
-  it('a row holding NaN is left alone and counted as non-finite; the other rows are projected', () => {
+  it('a row holding NaN is left alone and counted as non-finite; the other rows are projected', async () => {
     const w = new Float32Array([3, 4, Number.NaN, 1, 10, 10]);
     const t = tensor(w.slice(), [3, 2]);
-    const stats = projectMars(t, null, 1);
+    const stats = await projectMars(t, null, 1);
     expect(stats.nonFinite).toBe(1);
     expect(stats.clipped).toBe(2);
     const out = Array.from(floats(t));
@@ -606,9 +606,9 @@ describe('edge cases', () => {
     expect(out[4]).toBeCloseTo(0.5, 6);
   });
 
-  it('empty tensors are accepted and report zero rows clipped', () => {
-    expect(projectMars(tensor(new Float32Array(0), [0, 5]), null, 1)).toMatchObject({ rows: 0, clipped: 0 });
-    expect(projectFrobenius(tensor(new Float32Array(0), [3, 0]), null, 1)).toMatchObject({ clipped: 0 });
+  it('empty tensors are accepted and report zero rows clipped', async () => {
+    expect(await projectMars(tensor(new Float32Array(0), [0, 5]), null, 1)).toMatchObject({ rows: 0, clipped: 0 });
+    expect(await projectFrobenius(tensor(new Float32Array(0), [3, 0]), null, 1)).toMatchObject({ clipped: 0 });
   });
 });
 
@@ -680,7 +680,7 @@ print(json.dumps(meta))
     const sd = module.stateDict();
     const m = meta[name]!;
     const w0 = w0From === 'module' ? sd[`${name}0`]! : tensor(readTyped(join(dir, `layout_${name}.w0.bin`), 'float32'), m.shape);
-    const stats = projectMars(sd[name]!, w0, m.radius);
+    const stats = await projectMars(sd[name]!, w0, m.radius);
     expect(stats.clipped).toBeGreaterThan(0);
     expect(stats.clipped).toBeLessThan(m.shape[0]!);
     // Read back through a fresh state dict: the module's own storage changed.
@@ -691,7 +691,7 @@ print(json.dumps(meta))
 
 describe('errors carry stable codes', () => {
   const w = () => tensor(new Float32Array(6), [2, 3]);
-  const cases: [string, () => unknown, string][] = [
+  const cases: [string, () => Promise<unknown>, string][] = [
     ['int32 tensor', () => projectMars(tensor(new Int32Array(6), [2, 3]), null, 1), 'ERR_DTYPE'],
     ['W0 of another dtype', () => projectMars(w(), tensor(new Float64Array(6), [2, 3]), 1), 'ERR_DTYPE'],
     ['W0 of another shape', () => projectMars(w(), tensor(new Float32Array(6), [3, 2]), 1), 'ERR_SHAPE'],
@@ -709,16 +709,25 @@ describe('errors carry stable codes', () => {
     ],
     ['BatchNorm negative eps', () => clipBatchNormScale(tensor(new Float32Array(4)), tensor(new Float32Array(4)), tensor(new Float32Array(4)), tensor(new Float32Array(4)), 1, { eps: -1 }), 'ERR_INVALID_ARGUMENT'],
   ];
-  it.each(cases)('%s', (_label, call, code) => {
-    expect(call).toThrow(expect.objectContaining({ code }));
+  it.each(cases)('%s', async (_label, call, code) => {
+    await expect(call()).rejects.toMatchObject({ code });
   });
 
-  it('the native layer validates too (radius, dtype, mode), without the TypeScript checks', () => {
+  it('the native layer validates too (radius, dtype, mode), without the TypeScript checks', async () => {
     const addon = native();
-    expect(() => addon.projectMars(w().handle, null, -0.5)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
-    expect(() => addon.projectMars(w().handle, null, Number.NaN)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
-    expect(() => addon.projectMars(tensor(new Uint8Array(6), [2, 3]).handle, null, 1)).toThrow(expect.objectContaining({ code: 'ERR_DTYPE' }));
-    expect(() => addon.projectMars(w().handle, null, 1, 'nope' as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
-    expect(() => addon.projectFrobenius(w().handle, tensor(new Float32Array(5)).handle, 1)).toThrow(expect.objectContaining({ code: 'ERR_SHAPE' }));
+    // Argument types are checked on the JS thread (a throw), the kernels' own checks on the compute thread (a rejection).
+    const failure = async (call: () => Promise<unknown>) => {
+      try {
+        await call();
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    };
+    expect(await failure(() => addon.projectMars(w().handle, null, -0.5))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    expect(await failure(() => addon.projectMars(w().handle, null, Number.NaN))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    expect(await failure(() => addon.projectMars(tensor(new Uint8Array(6), [2, 3]).handle, null, 1))).toMatchObject({ code: 'ERR_DTYPE' });
+    expect(await failure(() => addon.projectMars(w().handle, null, 1, 'nope' as never))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    expect(await failure(() => addon.projectFrobenius(w().handle, tensor(new Float32Array(5)).handle, 1))).toMatchObject({ code: 'ERR_SHAPE' });
   });
 });

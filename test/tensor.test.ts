@@ -47,13 +47,13 @@ describe('round trip', () => {
 });
 
 describe('conversions agree with PyTorch', () => {
-  it('float32 -> int64, int32, uint8, float64 as torch.Tensor.to does', () => {
+  it('float32 -> int64, int32, uint8, float64 as torch.Tensor.to does', async () => {
     const values = [-3.7, -0.5, 0.49, 2.5, 255.9, 1e6, 7.25];
     const source = tensor(Float32Array.from(values));
     const ours = {
-      int64: source.to({ dtype: 'int64' }).toArray(),
-      int32: source.to({ dtype: 'int32' }).toArray(),
-      float64: source.to({ dtype: 'float64' }).toArray(),
+      int64: (await source.to({ dtype: 'int64' })).toArray(),
+      int32: (await source.to({ dtype: 'int32' })).toArray(),
+      float64: (await source.to({ dtype: 'float64' })).toArray(),
     };
     const theirs = python<typeof ours>(
       `import json, torch

@@ -122,7 +122,7 @@ export async function computeBound(options: BoundOptions): Promise<BoundReport> 
   try {
     const initial = await initialNetwork(model, init);
     const sample = await summarise(o.data, model, initial.network, o.margin, o.batchSize);
-    const plan = buildPlan(await native().boundGraph(model.handle, sample.sample.to({ device: model.device }).handle));
+    const plan = buildPlan(await native().boundGraph(model.handle, (await sample.sample.to({ device: model.device })).handle));
     const measures = await measureLayers(plan.layers, model, initial.network, o.spectral);
     const classes = plan.layers.map((spec, j) => layerClass(spec, measures[j] as NativeLayerMeasure, o.mode, o.radii));
     const { A, Q } = runRecursion(plan, classes, sample);

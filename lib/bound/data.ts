@@ -81,7 +81,7 @@ export async function summarise(data: BoundData, model: Module, initial: Module,
   for await (const batch of batches) {
     d = checkBatch(batch, d);
     first ??= { ...batch, inputs: batch.inputs.slice(0, 2 * d) };
-    const x = tensor(batch.inputs, batch.shape).to({ device: model.device });
+    const x = await tensor(batch.inputs, batch.shape).to({ device: model.device });
     const [f, f0] = [await outputs(model, x), await outputs(initial, x)];
     if (K === 0) [K, initSquares] = [f.K, new Float64Array(f.K)];
     for (const v of batch.inputs) {

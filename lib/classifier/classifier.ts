@@ -10,7 +10,8 @@ export interface Prediction {
   probability: number;
 }
 
-export class Classifier {
+/** A fine-tuned classifier; `dispose()` (or `using`) frees its weights now. */
+export class Classifier implements Disposable {
   constructor(
     /** The TorchScript classifier (backbone + head); `forward` gives logits. */
     readonly module: Module,
@@ -22,6 +23,19 @@ export class Classifier {
   static async load(path: string, device = 'cpu'): Promise<Classifier> {
     const { model, meta } = await loadCheckpoint(path, device);
     return new Classifier(model, meta);
+  }
+
+  /** Frees the network's native memory now; later calls reject with ERR_DISPOSED. */
+  dispose(): void {
+    this.module.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  get disposed(): boolean {
+    return this.module.disposed;
   }
 
   get classNames(): readonly string[] {

@@ -3,13 +3,15 @@ import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fineTune, type FineTuneResult } from '../train/finetune.js';
-import type { EpochEnd } from '../train/options.js';
+import { FINE_TUNE_DEFAULTS, type EpochEnd } from '../train/options.js';
 import { METHODS, type RegulariserOptions } from '../train/regularisers.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { integerList, number, required } from './args.js';
 import { openData } from './data.js';
 import { Progress } from './progress.js';
 import { UsageError } from './usage.js';
+
+const D = FINE_TUNE_DEFAULTS;
 
 export const finetuneHelp = `mars-ft finetune --backbone FILE.pt --train DATA --test DATA --out DIR [options]
 
@@ -18,7 +20,7 @@ Fine-tunes a TorchScript backbone (forward returns (B, C) features or
 subfolder per class, idx:IMAGES,LABELS (gzipped or not), or a .csv/.jsonl
 manifest of path,label.
 
-  --method NAME        ${METHODS.join(', ')} (default mars-sp)
+  --method NAME        ${METHODS.join(', ')} (default ${D.regulariser.method})
   --extractor X        backbone radius (mars-sp, frobenius-sp), penalty weight
                        (mars-penalty, l2-sp), alpha (delta) or eta (bss)
   --classifier X       head radius (constraints) or head penalty weight
@@ -26,9 +28,9 @@ manifest of path,label.
   --classes 5,6,7      select these labels and relabel them 0,1,2 (all DATA)
   --per-class N        N training items per class, drawn with the seed
   --class-names a,b,c  names of the classes, in label order
-  --epochs N           (default 30)      --batch-size B   (default 128)
-  --lr X               (default 1e-4)    --optimizer adam|adamw|sgd (default adam)
-  --seed S             (default 0)       --threads T      LibTorch threads
+  --epochs N           (default ${D.epochs})      --batch-size B   (default ${D.batchSize})
+  --lr X               (default ${D.optimizer.lr})    --optimizer adam|adamw|sgd (default ${D.optimizer.name})
+  --seed S             (default ${D.seed})       --threads T      LibTorch threads
   --resume             continue from DIR/checkpoints/last.pt
   --json               print the summary as JSON
 
@@ -61,7 +63,7 @@ export async function finetune(argv: string[]): Promise<void> {
     args: argv,
     options: {
       backbone: { type: 'string' }, train: { type: 'string' }, test: { type: 'string' }, val: { type: 'string' },
-      out: { type: 'string' }, method: { type: 'string', default: 'mars-sp' }, extractor: { type: 'string' },
+      out: { type: 'string' }, method: { type: 'string', default: D.regulariser.method }, extractor: { type: 'string' },
       classifier: { type: 'string' }, classes: { type: 'string' }, 'per-class': { type: 'string' },
       'class-names': { type: 'string' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' },
       lr: { type: 'string' }, optimizer: { type: 'string' }, seed: { type: 'string' }, threads: { type: 'string' },
@@ -72,7 +74,7 @@ export async function finetune(argv: string[]): Promise<void> {
   const out = required('out', v.out, h);
   const backbone = required('backbone', v.backbone, h);
   const reg = regulariser(v.method, number('extractor', v.extractor, h), number('classifier', v.classifier, h));
-  const seed = number('seed', v.seed, h) ?? 0;
+  const seed = number('seed', v.seed, h) ?? D.seed;
   const flags = {
     seed,
     ...(v.classes ? { classes: integerList('classes', v.classes, h)! } : {}),
@@ -82,7 +84,7 @@ export async function finetune(argv: string[]): Promise<void> {
   const train = await openData(required('train', v.train, h), flags, true);
   const test = await openData(required('test', v.test, h), flags, false);
   const validation = v.val ? await openData(v.val, flags, false) : undefined;
-  const epochs = number('epochs', v.epochs, h) ?? 30;
+  const epochs = number('epochs', v.epochs, h) ?? D.epochs;
   const optimizer = {
     ...(v.optimizer ? { name: v.optimizer as 'adam' } : {}),
     ...(v.lr ? { lr: number('lr', v.lr, h)! } : {}),

@@ -80,6 +80,7 @@ export class DataLoader {
     let count = 0;
     try {
       for await (const item of mapOrdered(this.order(epoch), concurrency, (i) => this.load(i, epoch))) {
+        if (this.options.signal?.aborted) throw new MarsError('ERR_ABORTED', `data loading aborted in epoch ${epoch}`, { cause: this.options.signal.reason });
         if ('error' in item) {
           const key = this.dataset.key(item.index);
           const reason = item.error instanceof Error ? item.error.message : String(item.error);

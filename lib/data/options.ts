@@ -99,6 +99,8 @@ export const loaderOptionsSchema = z.strictObject({
   transforms: z.array(transformSchema).default([]),
   /** The backbone's parameter listing; without a `toChannels` transform, batches get its input channels. */
   backbone: z.custom<readonly ParameterInfo[]>((v) => Array.isArray(v), 'backbone must be a parameter listing').optional(),
+  /** Stops the epoch: the next batch rejects with ERR_ABORTED and decoding stops. */
+  signal: z.instanceof(AbortSignal).optional(),
   /** Called once per epoch when items were skipped; the default emits a process warning. */
   onSkipped: z.custom<(summary: SkipSummary) => void>((v) => typeof v === 'function').optional(),
 });

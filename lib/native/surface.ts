@@ -24,16 +24,22 @@ export interface ParameterInfo {
   device: string;
 }
 
-export interface NativeTensor {
+/** What every native handle has: `dispose()` releases its C++ value now; later uses are ERR_DISPOSED. */
+export interface NativeHandle {
+  dispose(): void;
+  readonly disposed: boolean;
+}
+
+export interface NativeTensor extends NativeHandle {
   readonly shape: number[];
   readonly dtype: Dtype;
   readonly device: string;
   readonly requiresGrad: boolean;
   data(): Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
-  to(device?: string | null, dtype?: string | null): NativeTensor;
+  to(device?: string | null, dtype?: string | null): Promise<NativeTensor>;
 }
 
-export interface NativeModule {
+export interface NativeModule extends NativeHandle {
   forward(inputs: NativeTensor[]): Promise<NativeTensor | NativeTensor[]>;
   parameters(): ParameterInfo[];
   stateDict(): Record<string, NativeTensor>;
@@ -55,6 +61,8 @@ export interface RuntimeInfo {
   napiVersion: number;
   threads: number;
   parallelInfo: string;
+  /** Bytes that live tensors, modules and sessions hold natively, as reported to V8's garbage collector. */
+  nativeMemory: number;
 }
 
 export interface StepStats {
@@ -78,7 +86,7 @@ export interface TensorDistance {
   radius?: number;
 }
 
-export interface NativeSession {
+export interface NativeSession extends NativeHandle {
   step(inputs: NativeTensor, labels: NativeTensor): Promise<StepStats>;
   evaluate(inputs: NativeTensor, labels: NativeTensor): Promise<StepStats>;
   setLearningRate(lr: number): void;
@@ -202,11 +210,11 @@ export interface NativeProjectionStats {
   statsValid: boolean;
 }
 
-/** The projection kernels' bindings (native/projection_binding.cc), merged into NativeAddon. */
+/** The projection kernels' bindings (native/kernels/projection_binding.cc; they run on the compute thread), merged into NativeAddon. */
 export interface NativeAddon {
-  projectMars(w: NativeTensor, w0: NativeTensor | null, radius: number, mode?: 'rescale' | 'exact-l1'): NativeProjectionStats;
-  projectMarsMany(tasks: { w: NativeTensor; w0: NativeTensor | null; radius: number }[], mode?: 'rescale' | 'exact-l1'): NativeProjectionStats[];
-  projectFrobenius(w: NativeTensor, w0: NativeTensor | null, radius: number): NativeProjectionStats;
+  projectMars(w: NativeTensor, w0: NativeTensor | null, radius: number, mode?: 'rescale' | 'exact-l1'): Promise<NativeProjectionStats>;
+  projectMarsMany(tasks: { w: NativeTensor; w0: NativeTensor | null; radius: number }[], mode?: 'rescale' | 'exact-l1'): Promise<NativeProjectionStats[]>;
+  projectFrobenius(w: NativeTensor, w0: NativeTensor | null, radius: number): Promise<NativeProjectionStats>;
   clipBatchNormScale(
     weight: NativeTensor,
     runningVar: NativeTensor,
@@ -214,5 +222,5 @@ export interface NativeAddon {
     runningVar0: NativeTensor,
     radius: number,
     eps?: number,
-  ): NativeProjectionStats;
+  ): Promise<NativeProjectionStats>;
 }

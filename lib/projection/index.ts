@@ -4,9 +4,9 @@
  * the pre-trained snapshot W0. Thin typed wrappers over the native kernels
  * (native/kernels/projection.h); the trainer calls those directly from C++.
  *
- * Each call modifies its first tensor in place, on the calling thread (a call
- * takes microseconds to a few milliseconds), and returns what it saw. Do not
- * call them on tensors a running forward/step is using.
+ * Each call modifies its first tensor in place on the compute thread, after
+ * any forward or step already queued there (so it never races one), and
+ * resolves with what it saw. Invalid arguments reject with a coded error.
  */
 import { MarsError } from '../errors.js';
 import { native } from '../native/loader.js';
@@ -50,7 +50,7 @@ function checkRadius(radius: unknown): asserts radius is number {
  * `||W_r - W0_r||_1 > radius` is brought back to the sphere of that radius.
  * `w0 = null` centres the ball at zero (the new head). In place on `w`.
  */
-export function projectMars(w: Tensor, w0: Tensor | null, radius: number, options: MarsProjectionOptions = {}): ProjectionStats {
+export async function projectMars(w: Tensor, w0: Tensor | null, radius: number, options: MarsProjectionOptions = {}): Promise<ProjectionStats> {
   checkTensor(w, 'w');
   if (w0 !== null) checkTensor(w0, 'w0');
   checkRadius(radius);
@@ -76,7 +76,7 @@ export interface MarsTask {
  * of one per tensor. All tasks must be on one device; every task is validated
  * before any is written. Returns the statistics of each task, in order.
  */
-export function projectMarsMany(tasks: readonly MarsTask[], options: MarsProjectionOptions = {}): ProjectionStats[] {
+export async function projectMarsMany(tasks: readonly MarsTask[], options: MarsProjectionOptions = {}): Promise<ProjectionStats[]> {
   if (!Array.isArray(tasks)) throw new MarsError('ERR_INVALID_ARGUMENT', 'tasks must be an array of { w, w0, radius }');
   tasks.forEach((t, i) => {
     checkTensor(t?.w, `tasks[${i}].w`);
@@ -94,7 +94,7 @@ export function projectMarsMany(tasks: readonly MarsTask[], options: MarsProject
 }
 
 /** Frobenius projection of the whole tensor: `W = W0 + t / max(1, ||t||_F / radius)`, `t = W - W0`. In place on `w`. */
-export function projectFrobenius(w: Tensor, w0: Tensor | null, radius: number): ProjectionStats {
+export async function projectFrobenius(w: Tensor, w0: Tensor | null, radius: number): Promise<ProjectionStats> {
   checkTensor(w, 'w');
   if (w0 !== null) checkTensor(w0, 'w0');
   checkRadius(radius);
@@ -107,14 +107,14 @@ export function projectFrobenius(w: Tensor, w0: Tensor | null, radius: number): 
  * `s - s0` to `[-radius, radius]` and sets `weight = (s0 + t) * sqrt(runningVar + eps)`.
  * In place on `weight`; channels inside the box are not written.
  */
-export function clipBatchNormScale(
+export async function clipBatchNormScale(
   weight: Tensor,
   runningVar: Tensor,
   weight0: Tensor,
   runningVar0: Tensor,
   radius: number,
   options: BatchNormClipOptions = {},
-): ProjectionStats {
+): Promise<ProjectionStats> {
   checkTensor(weight, 'weight');
   checkTensor(runningVar, 'runningVar');
   checkTensor(weight0, 'weight0');

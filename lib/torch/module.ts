@@ -11,20 +11,19 @@ import { LoadOptionsSchema, SaveOptionsSchema, DeviceSchema, type LoadOptions, t
 import { hasCode, MarsError } from '../errors.js';
 import { native } from '../native/loader.js';
 import type { NativeModule, NativeTensor, ParameterInfo } from '../native/surface.js';
+import { HandleOwner } from './handle.js';
 import { Tensor } from './tensor.js';
 
 export type { ParameterInfo, LayerKind, Dtype } from '../native/surface.js';
 
-/** A TorchScript module (a network) loaded into this process. */
-export class Module {
-  /** @internal */
-  readonly handle: NativeModule;
+/** A TorchScript module (a network) loaded into this process; `dispose()` (or `using`) frees its weights now. */
+export class Module extends HandleOwner<NativeModule> {
   /** Extra files read from the checkpoint (those named in `load`'s `extraFiles`). */
   readonly extraFiles: Readonly<Record<string, string>>;
 
   /** @internal Use `load()`. */
   constructor(handle: NativeModule, extraFiles: Record<string, string> = {}) {
-    this.handle = handle;
+    super(handle);
     this.extraFiles = extraFiles;
   }
 

@@ -6,6 +6,7 @@ import { parseOptions } from '../util/parse-options.js';
 import { TensorOptionsSchema, ToOptionsSchema, type TensorOptions, type ToOptions } from './options.js';
 import { MarsError } from '../errors.js';
 import { native } from '../native/loader.js';
+import { HandleOwner } from './handle.js';
 import type { Dtype, NativeTensor } from '../native/surface.js';
 
 /** The typed array a tensor of dtype `D` reads back into. */
@@ -36,16 +37,8 @@ function naturalDtype(data: TensorData): Dtype | undefined {
   return (Object.entries(TYPED_ARRAY_OF) as [Dtype, new (b: ArrayBuffer) => TensorData][]).find(([, C]) => data instanceof C)?.[0];
 }
 
-/** A LibTorch tensor held by this process. */
-export class Tensor<D extends Dtype = Dtype> {
-  /** @internal */
-  readonly handle: NativeTensor;
-
-  /** @internal Use `tensor()` to create one. */
-  constructor(handle: NativeTensor) {
-    this.handle = handle;
-  }
-
+/** A LibTorch tensor held by this process; `dispose()` (or `using`) frees it without waiting for the garbage collector. */
+export class Tensor<D extends Dtype = Dtype> extends HandleOwner<NativeTensor> {
   get shape(): number[] {
     return this.handle.shape;
   }
@@ -74,10 +67,10 @@ export class Tensor<D extends Dtype = Dtype> {
     return Array.from(this.data() as ArrayLike<number | bigint>, Number);
   }
 
-  /** A tensor on another device and/or of another dtype (this one when nothing changes). */
-  to<T extends Dtype = D>(options: ToOptions & { dtype?: T }): Tensor<T> {
+  /** A tensor on another device and/or of another dtype (this one's data when nothing changes); copies off the event loop. */
+  async to<T extends Dtype = D>(options: ToOptions & { dtype?: T }): Promise<Tensor<T>> {
     const o = parseOptions(ToOptionsSchema, options, 'to options');
-    return new Tensor<T>(this.handle.to(o.device ?? null, o.dtype ?? null));
+    return new Tensor<T>(await this.handle.to(o.device ?? null, o.dtype ?? null));
   }
 }
 

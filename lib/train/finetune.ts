@@ -41,6 +41,8 @@ function loaderFor(o: ParsedFineTuneOptions, data: Dataset, backbone: Module, tr
     shuffle: train,
     transforms: train ? o.transforms.train : o.transforms.eval,
     backbone: backbone.parameters(),
+    // Evaluation passes stop at once; the training loop checks the signal itself, to write last.pt first.
+    ...(o.signal && !train ? { signal: o.signal } : {}),
   });
 }
 

@@ -8,6 +8,7 @@
  */
 export { fineTune, type FineTuneResult } from './finetune.js';
 export {
+  FINE_TUNE_DEFAULTS,
   FineTuneSchema,
   OptimizerSchema,
   ScheduleSchema,

@@ -137,3 +137,13 @@ export const FineTuneSchema = z.strictObject({
 });
 export type FineTuneOptions = z.input<typeof FineTuneSchema>;
 export type ParsedFineTuneOptions = z.output<typeof FineTuneSchema>;
+
+/** What fineTune fills in when an option is left out, read from the schema: for help texts and docs, never restated. */
+export const FINE_TUNE_DEFAULTS = {
+  regulariser: FineTuneSchema.shape.regulariser.parse(undefined),
+  optimizer: FineTuneSchema.shape.optimizer.parse(undefined),
+  schedule: FineTuneSchema.shape.schedule.parse(undefined),
+  epochs: FineTuneSchema.shape.epochs.parse(undefined),
+  batchSize: FineTuneSchema.shape.batchSize.parse(undefined),
+  seed: FineTuneSchema.shape.seed.parse(undefined),
+} as const;

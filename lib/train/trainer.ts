@@ -9,6 +9,7 @@ import type { Module } from '../torch/module.js';
 import { native } from '../native/loader.js';
 import type { NativeSession, StepStats, TensorDistance } from '../native/surface.js';
 import { planRegulariser, RegulariserSchema, type RegulariserOptions, type RegulariserPlan } from './regularisers.js';
+import { HandleOwner } from '../torch/handle.js';
 import { Tensor, tensor } from '../torch/tensor.js';
 
 export type { StepStats, TensorDistance } from '../native/surface.js';
@@ -24,11 +25,14 @@ export interface TrainerOptions {
   channelWeights?: Float32Array;
 }
 
-export class Trainer {
+/** A native training session; `dispose()` (or `using`) frees its snapshot W0 and optimiser state now. */
+export class Trainer extends HandleOwner<NativeSession> {
   private constructor(
-    private readonly session: NativeSession,
+    session: NativeSession,
     readonly plan: RegulariserPlan,
-  ) {}
+  ) {
+    super(session);
+  }
 
   static async create(model: Module, options: TrainerOptions): Promise<Trainer> {
     const regulariser = parseOptions(RegulariserSchema, options.regulariser, 'regulariser');
@@ -48,33 +52,33 @@ export class Trainer {
 
   /** One optimiser step on a batch (forward, loss, penalty, backward, step, projection). */
   step(inputs: Tensor, labels: Tensor): Promise<StepStats> {
-    return this.session.step(inputs.handle, labels.handle);
+    return this.handle.step(inputs.handle, labels.handle);
   }
 
   /** Summed loss and correct count on a batch, in eval mode without gradients. */
   evaluate(inputs: Tensor, labels: Tensor): Promise<StepStats> {
-    return this.session.evaluate(inputs.handle, labels.handle);
+    return this.handle.evaluate(inputs.handle, labels.handle);
   }
 
   setLearningRate(lr: number): void {
-    this.session.setLearningRate(lr);
+    this.handle.setLearningRate(lr);
   }
 
   /** How far each regularised tensor is from its centre now. */
   distances(): TensorDistance[] {
-    return this.session.distances();
+    return this.handle.distances();
   }
 
   /** W0 of every parameter and buffer. */
   initState(): Record<string, Tensor> {
-    return Object.fromEntries(Object.entries(this.session.initState()).map(([k, t]) => [k, new Tensor(t)]));
+    return Object.fromEntries(Object.entries(this.handle.initState()).map(([k, t]) => [k, new Tensor(t)]));
   }
 
   saveOptimizer(): Buffer {
-    return this.session.saveOptimizer();
+    return this.handle.saveOptimizer();
   }
 
   loadOptimizer(state: Buffer): void {
-    this.session.loadOptimizer(state);
+    this.handle.loadOptimizer(state);
   }
 }

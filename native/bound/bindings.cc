@@ -194,9 +194,9 @@ Napi::Value FoldBatchNormJs(const Napi::CallbackInfo& info) {
         env, "ERR_TORCH", "cannot fold BatchNorm", [=]() { return FoldBatchNorm(weight, bias, *bn); },
         [](Napi::Env env, Folded& f) -> Napi::Value {
           Napi::Object o = Napi::Object::New(env);
-          o.Set("weight", TensorWrap::Wrap(env, f.weight));
-          o.Set("bias", TensorWrap::Wrap(env, f.bias));
-          o.Set("scale", TensorWrap::Wrap(env, f.scale));
+          for (const auto& [key, t] : {std::pair<const char*, at::Tensor&>{"weight", f.weight}, {"bias", f.bias}, {"scale", f.scale}}) {
+            o.Set(key, TensorWrap::Wrap(env, t, TensorBytes(t)));
+          }
           return o;
         });
   });
@@ -253,7 +253,7 @@ Napi::Value InitialNetwork(const Napi::CallbackInfo& info) {
           }
           return std::make_shared<ModuleState>(std::move(copy));
         },
-        [](Napi::Env env, std::shared_ptr<ModuleState>& state) -> Napi::Value { return ModuleWrap::Wrap(env, state); });
+        [](Napi::Env env, std::shared_ptr<ModuleState>& state) -> Napi::Value { return ModuleWrap::Wrap(env, state, ModuleBytes(state->module)); });
   });
 }
 

@@ -10,6 +10,14 @@
 #include "core/tensor.h"
 
 namespace mars {
+
+int64_t ModuleBytes(const torch::jit::Module& module) {
+  int64_t bytes = 0;
+  for (const auto& p : module.parameters(true)) bytes += TensorBytes(p);
+  for (const auto& b : module.buffers(true)) bytes += TensorBytes(b);
+  return bytes;
+}
+
 namespace {
 
 using ExtraFiles = std::unordered_map<std::string, std::string>;
@@ -131,7 +139,7 @@ Napi::Value ModuleWrap::Load(const Napi::CallbackInfo& info) {
         },
         [](Napi::Env env, Loaded& loaded) -> Napi::Value {
           Napi::Object result = Napi::Object::New(env);
-          result.Set("module", Wrap(env, loaded.state));
+          result.Set("module", Wrap(env, loaded.state, ModuleBytes(loaded.state->module)));
           Napi::Object extra = Napi::Object::New(env);
           for (const auto& [name, content] : loaded.extra) {
             if (!content.empty()) extra.Set(name, Napi::String::New(env, content));
@@ -152,7 +160,7 @@ Napi::Value ModuleWrap::Forward(const Napi::CallbackInfo& info) {
     for (uint32_t i = 0; i < array.Length(); ++i) {
       inputs.emplace_back(TensorWrap::FromJs(array.Get(i), "input " + std::to_string(i)));
     }
-    auto state = held_;
+    auto state = Get(info);
     return RunAsync<ForwardOutput>(
         env, "ERR_FORWARD", "forward failed",
         [state, inputs]() mutable {
@@ -161,9 +169,11 @@ Napi::Value ModuleWrap::Forward(const Napi::CallbackInfo& info) {
           return ToOutput(state->module.forward(inputs));
         },
         [](Napi::Env env, ForwardOutput& out) -> Napi::Value {
-          if (out.single) return TensorWrap::Wrap(env, out.tensors.front());
+          if (out.single) return TensorWrap::Wrap(env, out.tensors.front(), TensorBytes(out.tensors.front()));
           Napi::Array result = Napi::Array::New(env, out.tensors.size());
-          for (size_t i = 0; i < out.tensors.size(); ++i) result.Set(uint32_t(i), TensorWrap::Wrap(env, out.tensors[i]));
+          for (size_t i = 0; i < out.tensors.size(); ++i) {
+            result.Set(uint32_t(i), TensorWrap::Wrap(env, out.tensors[i], TensorBytes(out.tensors[i])));
+          }
           return result;
         });
   });
@@ -175,7 +185,7 @@ Napi::Value ModuleWrap::Parameters(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_TORCH", "parameters", [&]() -> Napi::Value {
     std::map<std::string, std::string> typeOf;
-    for (const auto& sub : held_->module.named_modules()) typeOf[sub.name] = TypeName(sub.value);
+    for (const auto& sub : Get(info)->module.named_modules()) typeOf[sub.name] = TypeName(sub.value);
     Napi::Array result = Napi::Array::New(env);
     auto add = [&](const std::string& name, const at::Tensor& t, bool isBuffer) {
       const std::string& type = typeOf[OwnerPath(name)];
@@ -190,8 +200,8 @@ Napi::Value ModuleWrap::Parameters(const Napi::CallbackInfo& info) {
       entry.Set("isBuffer", isBuffer);
       result.Set(result.Length(), entry);
     };
-    for (const auto& p : held_->module.named_parameters(true)) add(p.name, p.value, false);
-    for (const auto& b : held_->module.named_buffers(true)) add(b.name, b.value, true);
+    for (const auto& p : Get(info)->module.named_parameters(true)) add(p.name, p.value, false);
+    for (const auto& b : Get(info)->module.named_buffers(true)) add(b.name, b.value, true);
     return result;
   });
 }
@@ -201,8 +211,8 @@ Napi::Value ModuleWrap::StateDict(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_TORCH", "stateDict", [&]() -> Napi::Value {
     Napi::Object result = Napi::Object::New(env);
-    for (const auto& p : held_->module.named_parameters(true)) result.Set(p.name, TensorWrap::Wrap(env, p.value.detach()));
-    for (const auto& b : held_->module.named_buffers(true)) result.Set(b.name, TensorWrap::Wrap(env, b.value.detach()));
+    for (const auto& p : Get(info)->module.named_parameters(true)) result.Set(p.name, TensorWrap::Wrap(env, p.value.detach()));
+    for (const auto& b : Get(info)->module.named_buffers(true)) result.Set(b.name, TensorWrap::Wrap(env, b.value.detach()));
     return result;
   });
 }
@@ -211,27 +221,27 @@ Napi::Value ModuleWrap::SetTraining(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_INVALID_ARGUMENT", "train", [&]() -> Napi::Value {
     Require(info.Length() > 0 && info[0].IsBoolean(), "setTraining takes a boolean");
-    std::lock_guard<std::mutex> lock(held_->mutex);
-    held_->module.train(info[0].As<Napi::Boolean>().Value());
+    std::lock_guard<std::mutex> lock(Get(info)->mutex);
+    Get(info)->module.train(info[0].As<Napi::Boolean>().Value());
     return env.Undefined();
   });
 }
 
 Napi::Value ModuleWrap::IsTraining(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), held_->module.is_training());
+  return Napi::Boolean::New(info.Env(), Get(info)->module.is_training());
 }
 
 // clone() -> Promise<Module>: a deep copy with its own parameters.
 Napi::Value ModuleWrap::Clone(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto state = held_;
+  auto state = Get(info);
   return RunAsync<std::shared_ptr<ModuleState>>(
       env, "ERR_TORCH", "clone failed",
       [state]() {
         std::lock_guard<std::mutex> lock(state->mutex);
         return std::make_shared<ModuleState>(DeepCopy(state->module));
       },
-      [](Napi::Env env, std::shared_ptr<ModuleState>& copy) -> Napi::Value { return Wrap(env, copy); });
+      [](Napi::Env env, std::shared_ptr<ModuleState>& copy) -> Napi::Value { return Wrap(env, copy, ModuleBytes(copy->module)); });
 }
 
 // save(path, extraFiles?) -> Promise<void>. The TypeScript side writes to a
@@ -241,7 +251,7 @@ Napi::Value ModuleWrap::Save(const Napi::CallbackInfo& info) {
   return Guard(env, "ERR_INVALID_ARGUMENT", "save", [&]() -> Napi::Value {
     const std::string path = StringArg(info, 0, "path");
     ExtraFiles extra = ExtraFilesFromJs(info.Length() > 1 ? info[1] : env.Undefined());
-    auto state = held_;
+    auto state = Get(info);
     return RunAsync<bool>(
         env, "ERR_TORCHSCRIPT_SAVE", "cannot save TorchScript file '" + path + "'",
         [state, path, extra]() {
@@ -258,7 +268,7 @@ Napi::Value ModuleWrap::To(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_INVALID_ARGUMENT", "to", [&]() -> Napi::Value {
     const c10::Device device = ParseDevice(StringArg(info, 0, "device"));
-    auto state = held_;
+    auto state = Get(info);
     return RunAsync<bool>(
         env, "ERR_DEVICE", "cannot move the module",
         [state, device]() {
@@ -280,11 +290,11 @@ Napi::Value ModuleWrap::Submodule(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_INVALID_ARGUMENT", "submodule", [&]() -> Napi::Value {
     const std::string name = StringArg(info, 0, "name");
-    std::lock_guard<std::mutex> lock(held_->mutex);
-    if (!held_->module.hasattr(name) || !held_->module.attr(name).isModule()) {
+    std::lock_guard<std::mutex> lock(Get(info)->mutex);
+    if (!Get(info)->module.hasattr(name) || !Get(info)->module.attr(name).isModule()) {
       throw CodedError("ERR_INVALID_ARGUMENT", "the module has no submodule named '" + name + "'");
     }
-    return Wrap(env, std::make_shared<ModuleState>(held_->module.attr(name).toModule()));
+    return Wrap(env, std::make_shared<ModuleState>(Get(info)->module.attr(name).toModule()));
   });
 }
 

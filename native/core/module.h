@@ -20,6 +20,9 @@ struct ModuleState {
   std::mutex mutex;
 };
 
+// The bytes of a module's parameters and buffers: what a handle owning it keeps alive.
+int64_t ModuleBytes(const torch::jit::Module& module);
+
 // A deep copy whose parameters are leaves with the original's requires_grad
 // (jit::Module::clone under autograd would make them outputs of a clone op).
 torch::jit::Module DeepCopy(const torch::jit::Module& module);

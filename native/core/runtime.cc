@@ -6,6 +6,7 @@
 #include <torch/version.h>
 
 #include "core/errors.h"
+#include "core/handle.h"
 
 namespace mars {
 namespace {
@@ -26,6 +27,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   out.Set("napiVersion", NAPI_VERSION);
   out.Set("threads", at::get_num_threads());
   out.Set("parallelInfo", at::get_parallel_info());
+  out.Set("nativeMemory", static_cast<double>(reportedNativeBytes.load()));
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/addon_data.h"
+#include "core/async.h"
 #include "core/convert.h"
 #include "core/errors.h"
 
@@ -82,22 +83,22 @@ Napi::Value TensorWrap::FromArray(const Napi::CallbackInfo& info) {
     at::Tensor tensor = at::empty(shape, at::TensorOptions().dtype(dtype));
     const auto* source = static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
     if (numel > 0) std::memcpy(tensor.data_ptr(), source, array.ByteLength());
-    return Wrap(env, tensor);
+    return Wrap(env, tensor, TensorBytes(tensor));
   });
 }
 
-Napi::Value TensorWrap::Shape(const Napi::CallbackInfo& info) { return ShapeToJs(info.Env(), held_.sizes()); }
+Napi::Value TensorWrap::Shape(const Napi::CallbackInfo& info) { return ShapeToJs(info.Env(), Get(info).sizes()); }
 
 Napi::Value TensorWrap::Dtype(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), DtypeName(held_.scalar_type()));
+  return Napi::String::New(info.Env(), DtypeName(Get(info).scalar_type()));
 }
 
 Napi::Value TensorWrap::Device(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), DeviceName(held_.device()));
+  return Napi::String::New(info.Env(), DeviceName(Get(info).device()));
 }
 
 Napi::Value TensorWrap::RequiresGrad(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), held_.requires_grad());
+  return Napi::Boolean::New(info.Env(), Get(info).requires_grad());
 }
 
 // data(): a typed array over the tensor's own memory when it is a contiguous
@@ -106,7 +107,7 @@ Napi::Value TensorWrap::RequiresGrad(const Napi::CallbackInfo& info) {
 Napi::Value TensorWrap::Data(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_TORCH", "data", [&]() -> Napi::Value {
-    at::Tensor cpu = held_.detach().to(at::kCPU).contiguous();
+    at::Tensor cpu = Get(info).detach().to(at::kCPU).contiguous();
     const size_t length = static_cast<size_t>(cpu.numel());
     const at::ScalarType type = cpu.scalar_type();
     if (length == 0) return TypedArrayOver(env, Napi::ArrayBuffer::New(env, 0), type, 0);
@@ -117,18 +118,28 @@ Napi::Value TensorWrap::Data(const Napi::CallbackInfo& info) {
   });
 }
 
-// to(device?, dtype?): a new tensor; the same one when nothing changes.
+// to(device?, dtype?) -> Promise<Tensor>: a converted tensor (the same one
+// when nothing changes). On the compute thread: a copy to or from a GPU, or
+// of a large tensor, must not block the event loop.
 Napi::Value TensorWrap::To(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return Guard(env, "ERR_TORCH", "to", [&]() -> Napi::Value {
-    at::Tensor result = held_;
-    if (info.Length() > 0 && !info[0].IsUndefined() && !info[0].IsNull()) {
-      result = result.to(ParseDevice(StringArg(info, 0, "device")));
-    }
-    if (info.Length() > 1 && !info[1].IsUndefined() && !info[1].IsNull()) {
-      result = result.to(ParseDtype(StringArg(info, 1, "dtype")));
-    }
-    return Wrap(env, result);
+  return Guard(env, "ERR_INVALID_ARGUMENT", "to", [&]() -> Napi::Value {
+    const at::Tensor self = Get(info);
+    c10::optional<c10::Device> device;
+    c10::optional<at::ScalarType> dtype;
+    if (info.Length() > 0 && !info[0].IsUndefined() && !info[0].IsNull()) device = ParseDevice(StringArg(info, 0, "device"));
+    if (info.Length() > 1 && !info[1].IsUndefined() && !info[1].IsNull()) dtype = ParseDtype(StringArg(info, 1, "dtype"));
+    return RunAsync<at::Tensor>(
+        env, "ERR_TORCH", "to failed",
+        [self, device, dtype]() {
+          at::Tensor result = self;
+          if (device) result = result.to(*device);
+          if (dtype) result = result.to(*dtype);
+          return result;
+        },
+        [self](Napi::Env env, at::Tensor& result) -> Napi::Value {
+          return Wrap(env, result, result.is_same(self) ? 0 : TensorBytes(result));
+        });
   });
 }
 

@@ -10,6 +10,11 @@
 
 namespace mars {
 
+// The bytes a tensor's storage holds: what a handle owning it keeps alive.
+inline int64_t TensorBytes(const at::Tensor& t) {
+  return t.defined() && t.has_storage() ? static_cast<int64_t>(t.storage().nbytes()) : 0;
+}
+
 class TensorWrap : public Handle<TensorWrap, at::Tensor> {
  public:
   static constexpr const char* kName = "Tensor";

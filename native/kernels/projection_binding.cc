@@ -1,11 +1,12 @@
-// JS bindings of the projection kernels. They run on the JS thread: one call
-// projects one tensor in place (milliseconds at most); the trainer calls the
-// C++ API directly on its own worker thread.
+// JS bindings of the projection kernels. Arguments are checked on the JS
+// thread; the kernels run on the compute thread, after any step already
+// queued there, so a projection never races a running step over the same
+// weights. The trainer calls the C++ API directly from its step.
 //
-//   projectMars(w, w0 | null, radius, mode?)            -> stats   mode: 'rescale' | 'exact-l1'
-//   projectMarsMany([{ w, w0, radius }], mode?)         -> stats[] (one pass over many tensors)
-//   projectFrobenius(w, w0 | null, radius)              -> stats
-//   clipBatchNormScale(weight, runningVar, weight0, runningVar0, radius, eps?) -> stats
+//   projectMars(w, w0 | null, radius, mode?)            -> Promise<stats>   mode: 'rescale' | 'exact-l1'
+//   projectMarsMany([{ w, w0, radius }], mode?)         -> Promise<stats[]> (one pass over many tensors)
+//   projectFrobenius(w, w0 | null, radius)              -> Promise<stats>
+//   clipBatchNormScale(weight, runningVar, weight0, runningVar0, radius, eps?) -> Promise<stats>
 //
 // The benchmark's own bindings (op chains, timed sweeps) are not shipped:
 // they live in bench/projection/native/, built by `npm run build:bench`.
@@ -17,6 +18,9 @@
 #include <string>
 #include <vector>
 
+#include <functional>
+
+#include "core/async.h"
 #include "core/convert.h"
 #include "core/errors.h"
 #include "kernels/projection.h"
@@ -25,7 +29,7 @@
 namespace mars {
 namespace {
 
-Napi::Object StatsToJs(Napi::Env env, const ProjectionStats& s) {
+Napi::Value StatsToJs(Napi::Env env, ProjectionStats& s) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("rows", static_cast<double>(s.rows));
   out.Set("clipped", static_cast<double>(s.clipped));
@@ -60,6 +64,11 @@ RowMap ParseMode(const Napi::CallbackInfo& info, size_t index) {
   throw CodedError("ERR_INVALID_ARGUMENT", "mode must be 'rescale' or 'exact-l1', got '" + mode + "'");
 }
 
+// Runs `project` on the compute thread and resolves with its statistics.
+Napi::Promise Run(Napi::Env env, const char* what, std::function<ProjectionStats()> project) {
+  return RunAsync<ProjectionStats>(env, "ERR_TORCH", what, std::move(project), StatsToJs);
+}
+
 Napi::Value ProjectMars(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_TORCH", "projectMars", [&]() -> Napi::Value {
@@ -68,7 +77,9 @@ Napi::Value ProjectMars(const Napi::CallbackInfo& info) {
     const double radius = NumberArg(info, 2, "radius");
     ProjectionOptions options;
     options.map = ParseMode(info, 3);
-    return StatsToJs(env, ProjectMarsRows(w, w0.defined() ? &w0 : nullptr, radius, options));
+    return Run(env, "projectMars", [w, w0, radius, options]() {
+      return ProjectMarsRows(w, w0.defined() ? &w0 : nullptr, radius, options);
+    });
   });
 }
 
@@ -93,10 +104,13 @@ Napi::Value ProjectMarsManyJs(const Napi::CallbackInfo& info) {
     }
     ProjectionOptions options;
     options.map = ParseMode(info, 1);
-    const std::vector<ProjectionStats> stats = ProjectMarsRowsMany(tasks, options);
-    Napi::Array out = Napi::Array::New(env, stats.size());
-    for (size_t i = 0; i < stats.size(); ++i) out.Set(static_cast<uint32_t>(i), StatsToJs(env, stats[i]));
-    return out;
+    return RunAsync<std::vector<ProjectionStats>>(
+        env, "ERR_TORCH", "projectMarsMany", [tasks, options]() { return ProjectMarsRowsMany(tasks, options); },
+        [](Napi::Env env, std::vector<ProjectionStats>& stats) -> Napi::Value {
+          Napi::Array out = Napi::Array::New(env, stats.size());
+          for (size_t i = 0; i < stats.size(); ++i) out.Set(static_cast<uint32_t>(i), StatsToJs(env, stats[i]));
+          return out;
+        });
   });
 }
 
@@ -106,7 +120,7 @@ Napi::Value ProjectFrobeniusJs(const Napi::CallbackInfo& info) {
     const at::Tensor w = TensorArg(info, 0, "w", false);
     const at::Tensor w0 = TensorArg(info, 1, "w0", true);
     const double radius = NumberArg(info, 2, "radius");
-    return StatsToJs(env, ProjectFrobenius(w, w0.defined() ? &w0 : nullptr, radius));
+    return Run(env, "projectFrobenius", [w, w0, radius]() { return ProjectFrobenius(w, w0.defined() ? &w0 : nullptr, radius); });
   });
 }
 
@@ -119,7 +133,9 @@ Napi::Value ClipBatchNormScaleJs(const Napi::CallbackInfo& info) {
     const at::Tensor runningVar0 = TensorArg(info, 3, "runningVar0", false);
     const double radius = NumberArg(info, 4, "radius");
     const double eps = info.Length() > 5 && !info[5].IsUndefined() && !info[5].IsNull() ? NumberArg(info, 5, "eps") : 1e-6;
-    return StatsToJs(env, ClipBatchNormScale(weight, runningVar, weight0, runningVar0, radius, eps));
+    return Run(env, "clipBatchNormScale", [weight, runningVar, weight0, runningVar0, radius, eps]() {
+      return ClipBatchNormScale(weight, runningVar, weight0, runningVar0, radius, eps);
+    });
   });
 }
 

@@ -72,7 +72,7 @@ Napi::Value Compose(const Napi::CallbackInfo& info) {
           classifier.to(device);
           return std::make_shared<ModuleState>(std::move(classifier));
         },
-        [](Napi::Env env, std::shared_ptr<ModuleState>& s) -> Napi::Value { return ModuleWrap::Wrap(env, s); });
+        [](Napi::Env env, std::shared_ptr<ModuleState>& s) -> Napi::Value { return ModuleWrap::Wrap(env, s, ModuleBytes(s->module)); });
   });
 }
 

@@ -244,7 +244,10 @@ Napi::Value SessionWrap::Create(const Napi::CallbackInfo& info) {
           return BuildSession(model, spec);
         },
         [](Napi::Env env, std::shared_ptr<SessionState>& s) -> Napi::Value {
-          return Wrap(env, s);
+          // The session owns W0 (a copy of every parameter and buffer); the optimiser's state grows as it steps.
+          int64_t bytes = 0;
+          for (const auto& [name, t] : s->init) bytes += TensorBytes(t);
+          return Wrap(env, s, bytes);
         });
   });
 }
@@ -254,7 +257,7 @@ Napi::Value SessionWrap::Step(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_INVALID_ARGUMENT", "step", [&]() -> Napi::Value {
     const at::Tensor x = TensorWrap::FromJs(info[0], "inputs"), y = TensorWrap::FromJs(info[1], "labels");
-    auto s = held_;
+    auto s = Get(info);
     return RunAsync<StepResult>(
         env, "ERR_TRAINING", "training step failed", [s, x, y]() { return TrainStep(*s, x, y); }, StepToJs);
   });
@@ -265,7 +268,7 @@ Napi::Value SessionWrap::Evaluate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_INVALID_ARGUMENT", "evaluate", [&]() -> Napi::Value {
     const at::Tensor x = TensorWrap::FromJs(info[0], "inputs"), y = TensorWrap::FromJs(info[1], "labels");
-    auto s = held_;
+    auto s = Get(info);
     return RunAsync<StepResult>(
         env, "ERR_FORWARD", "evaluation failed", [s, x, y]() { return EvalStep(*s, x, y); }, StepToJs);
   });
@@ -277,8 +280,8 @@ Napi::Value SessionWrap::SetLearningRate(const Napi::CallbackInfo& info) {
     Require(info.Length() > 0 && info[0].IsNumber(), "learning rate must be a number");
     const double lr = info[0].As<Napi::Number>().DoubleValue();
     Require(std::isfinite(lr) && lr >= 0, "learning rate must be a non-negative finite number");
-    std::lock_guard<std::mutex> lock(held_->model->mutex);
-    for (auto& group : held_->optimizer->param_groups()) group.options().set_lr(lr);
+    std::lock_guard<std::mutex> lock(Get(info)->model->mutex);
+    for (auto& group : Get(info)->optimizer->param_groups()) group.options().set_lr(lr);
     return env.Undefined();
   });
 }
@@ -290,16 +293,16 @@ Napi::Value SessionWrap::SetLearningRate(const Napi::CallbackInfo& info) {
 Napi::Value SessionWrap::Distances(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_TORCH", "distances", [&]() -> Napi::Value {
-    std::lock_guard<std::mutex> lock(held_->model->mutex);
+    std::lock_guard<std::mutex> lock(Get(info)->model->mutex);
     torch::NoGradGuard noGrad;
     std::map<std::string, double> radius;
-    for (const auto& c : held_->constraints) radius[c.name] = c.radius;
+    for (const auto& c : Get(info)->constraints) radius[c.name] = c.radius;
     Napi::Array out = Napi::Array::New(env);
-    for (const auto& p : held_->model->module.named_parameters(true)) {
+    for (const auto& p : Get(info)->model->module.named_parameters(true)) {
       if (p.value.dim() < 2) continue;
       const bool head = p.name.rfind("head.", 0) == 0;
       const RowNorms rows = MeasureRows(p.value, c10::nullopt,
-                                        head ? c10::optional<at::Tensor>() : held_->init.at(p.name), c10::nullopt);
+                                        head ? c10::optional<at::Tensor>() : Get(info)->init.at(p.name), c10::nullopt);
       Napi::Object o = Napi::Object::New(env);
       o.Set("name", p.name);
       o.Set("mars", rows.distance.max().item<double>());
@@ -316,7 +319,7 @@ Napi::Value SessionWrap::Distances(const Napi::CallbackInfo& info) {
 Napi::Value SessionWrap::InitState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
-  for (const auto& [name, t] : held_->init) out.Set(name, TensorWrap::Wrap(env, t));
+  for (const auto& [name, t] : Get(info)->init) out.Set(name, TensorWrap::Wrap(env, t));
   return out;
 }
 
@@ -324,10 +327,10 @@ Napi::Value SessionWrap::InitState(const Napi::CallbackInfo& info) {
 Napi::Value SessionWrap::SaveOptimizer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_TORCH", "saveOptimizer", [&]() -> Napi::Value {
-    std::lock_guard<std::mutex> lock(held_->model->mutex);
+    std::lock_guard<std::mutex> lock(Get(info)->model->mutex);
     std::ostringstream stream;
     torch::serialize::OutputArchive archive;
-    held_->optimizer->save(archive);
+    Get(info)->optimizer->save(archive);
     archive.save_to(stream);
     const std::string bytes = stream.str();
     return Napi::Buffer<char>::Copy(env, bytes.data(), bytes.size());
@@ -340,10 +343,10 @@ Napi::Value SessionWrap::LoadOptimizer(const Napi::CallbackInfo& info) {
     Require(info.Length() > 0 && info[0].IsBuffer(), "optimizer state must be a Buffer");
     const auto buffer = info[0].As<Napi::Buffer<char>>();
     std::istringstream stream(std::string(buffer.Data(), buffer.Length()));
-    std::lock_guard<std::mutex> lock(held_->model->mutex);
+    std::lock_guard<std::mutex> lock(Get(info)->model->mutex);
     torch::serialize::InputArchive archive;
     archive.load_from(stream);
-    held_->optimizer->load(archive);
+    Get(info)->optimizer->load(archive);
     return env.Undefined();
   });
 }

@@ -17,7 +17,7 @@ const cpuNet = await load('assets/backbone.pt');
 const gpuNet = await load('assets/backbone.pt', { device: 'cuda' });
 const x = tensor(rand(16 * 784), [16, 1, 28, 28]);
 const outCpu = (await cpuNet.forward(x)).toArray();
-const outGpu = (await gpuNet.forward(x.to({ device: 'cuda' }))).toArray();
+const outGpu = (await gpuNet.forward(await x.to({ device: 'cuda' }))).toArray();
 report.forward = { device: gpuNet.device, maxAbsDiff: maxAbsDiff(outGpu, outCpu) };
 
 manualSeed(0);
@@ -40,7 +40,7 @@ report.training = {
 };
 
 // Step speed on the GPU, batch 64, the embedded backbone.
-const big = [tensor(rand(64 * 784), [64, 1, 28, 28]), tensor(Int32Array.from({ length: 64 }, (_, i) => i % 5))].map((t) => t.to({ device: 'cuda' }));
+const big = await Promise.all([tensor(rand(64 * 784), [64, 1, 28, 28]), tensor(Int32Array.from({ length: 64 }, (_, i) => i % 5))].map((t) => t.to({ device: 'cuda' })));
 for (let i = 0; i < 5; i++) await trainers[1].step(...big);
 const t0 = performance.now();
 const steps = 50;

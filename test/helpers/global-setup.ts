@@ -1,4 +1,6 @@
-// Generates the PyTorch fixtures when they are missing or were made by an
+// Before any test: compiles the TypeScript into dist/ (the CLI tests and the
+// child processes run the compiled package, which must never be stale), and
+// generates the PyTorch fixtures when they are missing or were made by an
 // older version of the fixture scripts (the stamp records a hash of them).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -14,6 +16,7 @@ function scriptsHash(): string {
 }
 
 export default function setup(): void {
+  execFileSync('npm', ['run', '--silent', 'build:ts'], { cwd: ROOT, stdio: 'inherit' });
   const stampFile = join(FIXTURES, 'stamp.json');
   const want = scriptsHash();
   const stamp = existsSync(stampFile) ? (JSON.parse(readFileSync(stampFile, 'utf8')) as { scripts?: string }) : {};
