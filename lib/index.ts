@@ -26,6 +26,7 @@ export {
 export type { TensorDistance } from './native/index.js';
 export {
   fineTune,
+  marsSpRadii,
   METHODS,
   type BatchEnd,
   type EpochBound,
@@ -49,6 +50,7 @@ export {
   type BoundOptions,
   type BoundReport,
   type LayerReport,
+  type MeasuredPart,
   type ParameterDistance,
   type Radii,
 } from './bound/index.js';

@@ -61,7 +61,7 @@ describe('mars-ft finetune and predict', () => {
     expect(r.stderr).not.toMatch(/error/);
     expect(r.status).toBe(0);
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Record<string, unknown>;
-    expect(summary).toMatchObject({ method: 'mars-sp', epochs: 2, trainItems: 20, testItems: 2000, classNames: ['sneaker', 'bag'] });
+    expect(summary).toMatchObject({ method: 'mars-sp', regulariser: { method: 'mars-sp', extractor: 1, classifier: 3, includeBias: false, overrides: [] }, epochs: 2, trainItems: 20, testItems: 2000, classNames: ['sneaker', 'bag'] });
     expect(typeof summary.testAccuracy).toBe('number');
     expect(typeof summary.seconds).toBe('number');
     expect(JSON.parse(r.stdout)).toEqual(summary);

@@ -14,9 +14,11 @@ const BASENAMES = new Set(TRACKED.map((f) => basename(f)));
 const TOP = /^(lib|native|scripts|bench|test|docs|assets|\.ci)\//;
 const SOURCE = /^[\w.-]+\.(ts|mts|mjs|cc|h|cu|py|sh)$/;
 
-/** Everything in backticks that names a repository path or a source file. */
+/** Everything in backticks, or alone in a table's first column, that names a repository path or a source file. */
 function namedPaths(text: string): string[] {
-  return [...text.matchAll(/`([^`\s]+)`/g)].map((m) => m[1] as string).filter((p) => TOP.test(p) || SOURCE.test(p));
+  const quoted = [...text.matchAll(/`([^`\s]+)`/g)].map((m) => m[1] as string);
+  const cells = [...text.matchAll(/^\| ([^|`\s]+) \|/gm)].map((m) => m[1] as string);
+  return [...quoted, ...cells].filter((p) => TOP.test(p) || SOURCE.test(p));
 }
 
 describe('documents name only what exists', () => {

@@ -104,6 +104,31 @@ with torch.no_grad():
     expect(logged[1]!.rademacher).toBeGreaterThan(0);
   });
 
+  it("with `bound: { mode: 'apriori' }`, logs the bound of the run's own MARS-SP class; the checkpoint keeps the settings", async () => {
+    const regulariser = { method: 'mars-sp' as const, extractor: 1, classifier: 5, overrides: [{ pattern: 'backbone.layer1.conv*', value: 0.6 }] };
+    const result = await fineTune({ ...base(), regulariser, epochs: 1, backbone: await load(fixturePath('bn_resnet')), bound: { mode: 'apriori', margin: 2 } });
+    const logged = result.history[0]!.bound!;
+    expect(logged.mode).toBe('apriori');
+    expect(result.model.meta.regulariser).toEqual({ ...regulariser, includeBias: false });
+    // The same class written by hand: γ_ext for the backbone and its BatchNorm clips, 0.6 for layer1's convs, γ_cls for the head.
+    const { computeBound } = await import('../lib/index.js');
+    const direct = await computeBound({
+      model: result.model.module, init: fixturePath('bn_resnet'), margin: 2, spectral: false, mode: 'apriori',
+      radii: { backbone: 1, head: 5, layers: { 'backbone.layer1.conv1.weight': 0.6, 'backbone.layer1.conv2.weight': 0.6 } },
+      data: new (await import('../lib/data/loader.js')).DataLoader(train, { batchSize: 25, shuffle: false }).epoch(0),
+    });
+    expect(logged.rademacher).toBe(direct.rademacher);
+    expect(logged.total).toBe(direct.generalisation.total);
+  });
+
+  it("`bound: { mode: 'apriori' }` with another regulariser is refused before training", async () => {
+    const epochs: number[] = [];
+    await expect(
+      fineTune({ ...base(), regulariser: { method: 'l2-sp' }, bound: { mode: 'apriori' }, onEpochEnd: (e) => epochs.push(e.epoch) }),
+    ).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringMatching(/MARS-SP/) });
+    expect(epochs).toEqual([]);
+  });
+
   it('resuming from last.pt gives the same weights as an uninterrupted run', async () => {
     const straight = await fineTune({ ...base(), epochs: 3 });
     const checkpointDir = join(dir, 'resume');

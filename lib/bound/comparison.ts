@@ -23,12 +23,23 @@ export interface SpectralBound {
   complexity: number;
 }
 
+/**
+ * R_A written without division: prod_i σ_i (sum_i (l_i / σ_i)^{2/3})^{3/2} =
+ * (sum_i (l_i prod_{k≠i} σ_k)^{2/3})^{3/2}. Equal where every σ_i > 0, and
+ * continuous where some σ_j = 0: the limit l_j prod_{k≠j} σ_k with one zero
+ * operator (not 0: A_j = 0 still moved l_j from M_j), 0 with two.
+ */
 export function spectralBound(layers: SpectralLayer[], dataFrobenius: number, margin: number, m: number): SpectralBound {
-  // A zero operator makes the network constant: nothing to fit.
-  const zero = layers.some((l) => l.spectral === 0);
-  const product = layers.reduce((p, l) => p * l.spectral, 1);
-  const sum = layers.reduce((s, l) => s + (l.l21Distance / l.spectral) ** (2 / 3), 0);
-  const spectralComplexity = zero ? 0 : product * sum ** 1.5;
+  const before = [1];
+  for (const l of layers) before.push((before[before.length - 1] as number) * l.spectral);
+  let after = 1;
+  let sum = 0;
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const l = layers[i] as SpectralLayer;
+    sum += (l.l21Distance * (before[i] as number) * after) ** (2 / 3);
+    after *= l.spectral;
+  }
+  const spectralComplexity = sum ** 1.5;
   return { spectralComplexity, dataFrobenius, complexity: (dataFrobenius * spectralComplexity) / (margin * m) };
 }
 

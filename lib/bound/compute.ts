@@ -3,18 +3,21 @@
  * fine-tuned network, with every term, beside the spectral comparison bound
  * and the Graf et al. reconstruction of Gouk et al.'s Theorem 1.
  */
+import { MarsError } from '../errors.js';
 import { parseOptions } from '../util/parse-options.js';
 import { native } from '../native/loader.js';
-import type { NativeLayerMeasure } from '../native/surface.js';
-import { layerClass, type BoundMode } from './classes.js';
+import type { ModuleGraph } from '../native/surface.js';
+import type { Module } from '../torch/module.js';
+import { aprioriClass, checkRadiiKeys, posthocClass, type BoundMode, type MeasuredPart, type NetworkTensors } from './classes.js';
 import { grafReconstruction, spectralBound, type GrafReconstruction, type SpectralBound } from './comparison.js';
-import { summarise } from './data.js';
+import { openData, probeInputs, summarise, type OpenedData } from './data.js';
 import { marginBound, type MarginBound } from './generalisation.js';
 import { initialNetwork, resolveModule } from './init.js';
-import { maxOf, measureLayers } from './measure.js';
+import { checkAborted, maxOf, measureLayers, spectralNorms, type LayerMeasure } from './measure.js';
 import { BoundOptionsSchema, type BoundOptions } from './options.js';
-import { buildPlan, type LayerSpec } from './plan.js';
+import { buildPlan, type BoundPlan, type LayerSpec } from './plan.js';
 import { runRecursion, type LayerClass } from './recursion.js';
+import type { InputBatch } from '../data/loader.js';
 
 /** One layer as the bound sees it (BatchNorm folded in); rows join weights and bias. */
 export interface LayerReport {
@@ -42,7 +45,7 @@ export interface LayerReport {
   frobeniusDistance: number;
   /** max_r D_r, the weight radius the recursion used (the measured distance post hoc). */
   radius: number;
-  /** max_r Db_r, the bias radius the recursion used (always measured). */
+  /** max_r Db_r, the bias radius the recursion used. */
   biasRadius: number;
   /** Spectral norm of the layer's operator at its input size (absent with `spectral: false`). */
   spectralNorm?: number;
@@ -55,6 +58,8 @@ export interface BoundReport {
   mode: BoundMode;
   /** Things to know to read the figures (what the class is, what started at zero). */
   notes: string[];
+  /** A priori: the parts of the class read off the fine-tuned network (MARS-SP does not project them). */
+  measured: MeasuredPart[];
   m: number;
   d: number;
   X: number;
@@ -64,8 +69,9 @@ export interface BoundReport {
   rademacher: number;
   /** A(output) and Q(output) of the recursion. */
   recursion: { A: number; Q: number };
+  /** The margin bound; its `complexity` (4K/ρ) R_S(Π1) carries every constant. */
   generalisation: MarginBound;
-  /** Bartlett et al. (2017) with M_i = W0_i; absent with `spectral: false`. */
+  /** Bartlett et al. (2017) with M_i = W0_i, without their constants and log factors; absent with `spectral: false`. */
   spectral?: SpectralBound;
   graf: GrafReconstruction;
   init: { prefix: string; zeroed: string[] };
@@ -73,64 +79,105 @@ export interface BoundReport {
 
 const rowSums = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a, (x, r) => x + (b[r] as number));
 
-function layerReport(spec: LayerSpec, m: NativeLayerMeasure, c: LayerClass): LayerReport {
-  const rowDistances = rowSums(m.distance, m.biasDistance);
+function layerReport(spec: LayerSpec, m: LayerMeasure, c: LayerClass, spectral: number | undefined): LayerReport {
+  const rows = m.rows;
+  const rowDistances = rowSums(rows.distance, rows.biasDistance);
   return {
     name: spec.name,
     kind: spec.kind,
     ...(spec.batchnorm && spec.kind !== 'batchnorm' ? { batchnorm: spec.batchnorm.name } : {}),
     head: spec.head,
-    rows: m.norm.length,
-    initNorm: maxOf(rowSums(m.initNorm, m.initBias)),
-    norm: maxOf(rowSums(m.norm, m.bias)),
+    rows: rows.norm.length,
+    initNorm: maxOf(rowSums(rows.initNorm, rows.initBias)),
+    norm: maxOf(rowSums(rows.norm, rows.bias)),
     distance: maxOf(rowDistances),
     rowDistances,
-    weightDistance: maxOf(m.distance),
-    biasDistance: maxOf(m.biasDistance),
-    frobeniusDistance: m.frobeniusDistance,
+    weightDistance: maxOf(rows.distance),
+    biasDistance: maxOf(rows.biasDistance),
+    frobeniusDistance: rows.frobeniusDistance,
     radius: maxOf(c.radius),
     biasRadius: maxOf(c.biasRadius),
-    ...(m.spectral !== undefined ? { spectralNorm: m.spectral } : {}),
-    operatorL21Distance: m.l21Distance * spec.outputPositions,
+    ...(spectral !== undefined ? { spectralNorm: spectral } : {}),
+    operatorL21Distance: rows.l21Distance * spec.outputPositions,
     outputPositions: spec.outputPositions,
   };
 }
 
-function notes(mode: BoundMode, zeroed: string[], spectral: boolean): string[] {
+const UNION_BOUND = 'strictly that needs a union bound over a grid of radii, whose ln(grid size) is not added to the confidence term';
+
+function notes(mode: BoundMode, measured: MeasuredPart[], zeroed: string[], spectral: boolean): string[] {
   const out =
     mode === 'posthoc'
-      ? [
-          'post hoc: the class is read off the fine-tuned network (its measured distances); strictly that needs a union bound over a grid of radii, whose ln(grid size) is not added to the confidence term',
-        ]
-      : ['a priori: weights range over the given radii; biases and BatchNorm shifts, which MARS-SP does not project, enter with their measured distances'];
+      ? [`post hoc: the class is read off the fine-tuned network (its measured distances); ${UNION_BOUND}`]
+      : [
+          'a priori: the network was checked to lie in the class of the given radii (projected rows within their radii, BatchNorm scales within their clip, the head centred at zero)',
+          ...(measured.length
+            ? [`a priori, but ${measured.length} part(s) MARS-SP does not project enter with their measured distances (see measured): for them the class is read off the network; ${UNION_BOUND}`]
+            : []),
+        ];
   if (zeroed.length) out.push(`missing from the initial network, so starting at zero: ${zeroed.join(', ')}`);
-  if (spectral) out.push("the spectral comparison follows Bartlett et al.'s chain formula over all layers; their Theorem 1.1's log factors and constants are left out");
+  if (spectral) out.push("the spectral comparison follows Bartlett et al.'s chain formula over all layers, without their Theorem 1.1's constants and log factors; the MARS term carries all of its constants");
   return out;
 }
 
+/** Odd primes for the shape run's batch, so that no axis swap keeps the batch size by chance. */
+const PROBE_BATCHES = [13, 17, 19, 23, 29, 31, 37, 41, 43, 47];
+
+/** The forward graph with shapes from a run on a batch size that no other axis of the data has. */
+async function exportGraph(model: Module, first: InputBatch): Promise<{ graph: ModuleGraph; batch: number }> {
+  for (const batch of PROBE_BATCHES) {
+    const graph = await native().boundGraph(model.handle, (await probeInputs(first, batch).to({ device: model.device })).handle);
+    if (!graph.values.some((v) => v.param === undefined && v.shape?.slice(1).includes(batch))) return { graph, batch };
+  }
+  throw new MarsError('ERR_BOUND_UNSUPPORTED', `bound not available: every probe batch size (${PROBE_BATCHES.join(', ')}) is also the size of another axis of the network's values`);
+}
+
+/** The plan, refused before the data pass: nodes without a rule, and fewer than 2 outputs. */
+async function planFor(model: Module, first: InputBatch): Promise<BoundPlan> {
+  const { graph, batch } = await exportGraph(model, first);
+  const plan = buildPlan(graph);
+  const [rows, K = 1, ...more] = graph.values[plan.output]?.shape ?? [];
+  if (rows !== batch || more.length > 0) throw new MarsError('ERR_BOUND_UNSUPPORTED', 'bound not available: the network must return logits of shape [batch, classes]');
+  if (K < 2) throw new MarsError('ERR_BOUND_UNSUPPORTED', `bound not available: the margin bound needs at least 2 classes, the network has ${K} output`);
+  return plan;
+}
+
 /**
- * The bound for a fine-tuned network (see docs/bound.md). Runs both networks
- * over the data once in eval mode (a module passed in keeps its mode afterwards),
- * reads the forward graph, measures every layer and applies the recursion.
- * Rejects with ERR_BOUND_UNSUPPORTED naming the first node without a rule.
+ * The bound for a fine-tuned network (see docs/bound.md). Reads the forward
+ * graph (refusing nodes without a rule before anything else), measures every
+ * layer, checks a priori that the network lies in the class, then runs both
+ * networks over the data once in eval mode (a module passed in keeps its mode
+ * afterwards) and applies the recursion. Rejects with ERR_BOUND_UNSUPPORTED
+ * naming the first node without a rule, ERR_BOUND_OUTSIDE_CLASS a priori when
+ * the network is not in the class, ERR_ABORTED when `signal` fires.
  */
 export async function computeBound(options: BoundOptions): Promise<BoundReport> {
   const o = parseOptions(BoundOptionsSchema, options, 'bound options');
   const [model, init] = [await resolveModule(o.model), await resolveModule(o.init)];
   const wasTraining = model.training;
   model.eval();
+  let data: OpenedData | undefined;
   try {
     const initial = await initialNetwork(model, init);
-    const sample = await summarise(o.data, model, initial.network, o.margin, o.batchSize);
-    const plan = buildPlan(await native().boundGraph(model.handle, (await sample.sample.to({ device: model.device })).handle));
-    const measures = await measureLayers(plan.layers, model, initial.network, o.spectral);
-    const classes = plan.layers.map((spec, j) => layerClass(spec, measures[j] as NativeLayerMeasure, o.mode, o.radii));
+    const net: NetworkTensors = { tensors: new Map([...model.parameters(), ...model.buffers()].map((p) => [p.name, p])), zeroed: new Set(initial.zeroed) };
+    if (o.radii) checkRadiiKeys(o.radii, net);
+    data = await openData(o.data, o.batchSize);
+    const plan = await planFor(model, data.first);
+    const measures = await measureLayers(plan.layers, model, initial.network, o.signal);
+    const measured: MeasuredPart[] = [];
+    const classes = plan.layers.map((spec, j) =>
+      o.mode === 'apriori' && o.radii ? aprioriClass(spec, measures[j] as LayerMeasure, o.radii, net, measured) : posthocClass(measures[j] as LayerMeasure),
+    );
+    const sigma = o.spectral ? await spectralNorms(plan.layers, model, initial.network, o.signal) : undefined;
+    const sample = await summarise(data, model, initial.network, o.margin, o.signal);
+    checkAborted(o.signal, 'before the recursion');
     const { A, Q } = runRecursion(plan, classes, sample);
-    const layers = plan.layers.map((spec, j) => layerReport(spec, measures[j] as NativeLayerMeasure, classes[j] as LayerClass));
+    const layers = plan.layers.map((spec, j) => layerReport(spec, measures[j] as LayerMeasure, classes[j] as LayerClass, sigma?.[j]));
     const { m, d, X, K } = sample;
     return {
       mode: o.mode,
-      notes: notes(o.mode, initial.zeroed, o.spectral),
+      notes: notes(o.mode, measured, initial.zeroed, o.spectral),
+      measured,
       m,
       d,
       X,
@@ -143,12 +190,13 @@ export async function computeBound(options: BoundOptions): Promise<BoundReport> 
         ? { spectral: spectralBound(layers.map((l) => ({ spectral: l.spectralNorm as number, l21Distance: l.operatorL21Distance })), sample.dataFrobenius, o.margin, m) }
         : {}),
       graf: grafReconstruction(
-        measures.map((me, j) => ({ norm: maxOf(me.norm), distance: maxOf((classes[j] as LayerClass).radius) })),
+        measures.map((me, j) => ({ norm: maxOf(me.rows.norm), distance: maxOf((classes[j] as LayerClass).radius) })),
         { X, d, m, K },
       ),
       init: { prefix: initial.prefix, zeroed: initial.zeroed },
     };
   } finally {
+    await data?.close();
     model.train(wasTraining);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The sample the bound is about: m training inputs (with labels), read once
- * in batches. One pass gives m, d, X = max_i ||x_i||_inf, the data matrix's
+ * in batches. The first batch is read ahead, for the graph's shape run before
+ * the pass. One pass gives m, d, X = max_i ||x_i||_inf, the data matrix's
  * Frobenius norm, the margin loss of the fine-tuned network and the l2 norm of
  * each output of the initial one over the sample.
  */
@@ -8,6 +9,7 @@ import { MarsError, hasCode } from '../errors.js';
 import type { Module } from '../torch/module.js';
 import type { InputBatch } from '../data/loader.js';
 import { Tensor, tensor } from '../torch/tensor.js';
+import { checkAborted } from './measure.js';
 
 /** Inputs and labels in memory, or batches from a stream. */
 export type BoundData = { inputs: Tensor; labels: Int32Array | Tensor } | AsyncIterable<InputBatch> | Iterable<InputBatch>;
@@ -24,8 +26,14 @@ export interface SampleSummary {
   marginLoss: number;
   /** max_y ||f0_y(x_1..m)||_2 over the initial network's outputs. */
   initOutputNorm: number;
-  /** Two inputs (the first, twice if there is only one) for the graph's shape run. */
-  sample: Tensor;
+}
+
+/** The data opened: its first batch (for the graph's shape run, before the data pass) and all batches from the first. */
+export interface OpenedData {
+  first: InputBatch;
+  batches: AsyncIterable<InputBatch>;
+  /** Stops the source (a loader stops decoding) when the pass is not run to its end. */
+  close(): Promise<void>;
 }
 
 function isTensorData(data: BoundData): data is { inputs: Tensor; labels: Int32Array | Tensor } {
@@ -67,20 +75,42 @@ async function outputs(module: Module, x: Tensor): Promise<{ values: Float32Arra
   return { values: out.data() as Float32Array, K: out.shape[1] as number };
 }
 
+/** Opens the data and reads its first batch; ERR_DATA when there is none. */
+export async function openData(data: BoundData, batchSize: number): Promise<OpenedData> {
+  const source = isTensorData(data) ? split(data, batchSize) : data;
+  const it = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
+  const head = await it.next();
+  if (head.done || (head.value.shape[0] ?? 0) < 1) throw new MarsError('ERR_DATA', 'the data holds no inputs');
+  const first = head.value;
+  checkBatch(first, undefined);
+  async function* all(): AsyncGenerator<InputBatch> {
+    yield first;
+    for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
+  }
+  return { first, batches: all(), close: async () => void (await it.return?.()) };
+}
+
+/** `count` inputs for the graph's shape run: the first batch's, repeated as needed. */
+export function probeInputs(first: InputBatch, count: number): Tensor {
+  const [b = 0, ...item] = first.shape;
+  const per = first.inputs.length / b;
+  const out = new Float32Array(count * per);
+  for (let i = 0; i < count; i++) out.set(first.inputs.subarray((i % b) * per, ((i % b) + 1) * per), i * per);
+  return tensor(out, [count, ...item]);
+}
+
 /** One pass over the data with the fine-tuned `model` and the initial `initial` network (both in eval mode). */
-export async function summarise(data: BoundData, model: Module, initial: Module, margin: number, batchSize: number): Promise<SampleSummary> {
-  const batches = isTensorData(data) ? split(data, batchSize) : data;
+export async function summarise(data: OpenedData, model: Module, initial: Module, margin: number, signal?: AbortSignal): Promise<SampleSummary> {
   let m = 0;
-  let d: number | undefined;
+  let d = 0;
   let X = 0;
   let squares = 0;
   let below = 0;
   let K = 0;
   let initSquares = new Float64Array(0);
-  let first: InputBatch | undefined;
-  for await (const batch of batches) {
-    d = checkBatch(batch, d);
-    first ??= { ...batch, inputs: batch.inputs.slice(0, 2 * d) };
+  for await (const batch of data.batches) {
+    checkAborted(signal, `after ${m} inputs`);
+    d = checkBatch(batch, m === 0 ? undefined : d);
     const x = await tensor(batch.inputs, batch.shape).to({ device: model.device });
     const [f, f0] = [await outputs(model, x), await outputs(initial, x)];
     if (K === 0) [K, initSquares] = [f.K, new Float64Array(f.K)];
@@ -100,16 +130,5 @@ export async function summarise(data: BoundData, model: Module, initial: Module,
     }
     m += batch.labels.length;
   }
-  if (!first || d === undefined || m === 0) throw new MarsError('ERR_DATA', 'the data holds no inputs');
-  const two = first.inputs.length === 2 * d ? first.inputs : Float32Array.from([...first.inputs, ...first.inputs]);
-  return {
-    m,
-    d,
-    X,
-    dataFrobenius: Math.sqrt(squares),
-    K,
-    marginLoss: below / m,
-    initOutputNorm: Math.sqrt(Math.max(...initSquares)),
-    sample: tensor(two, [2, ...first.shape.slice(1)]),
-  };
+  return { m, d, X, dataFrobenius: Math.sqrt(squares), K, marginLoss: below / m, initOutputNorm: Math.sqrt(Math.max(...initSquares)) };
 }

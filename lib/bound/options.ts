@@ -3,15 +3,22 @@ import { z } from 'zod';
 import { Module } from '../torch/module.js';
 import type { BoundData } from './data.js';
 
+/**
+ * The a priori class in MARS-SP's own terms (see `marsSpRadii` for a run's
+ * regulariser settings): what its projections keep every constrained tensor
+ * within. Keys of `layers` are parameter names, as the regulariser's overrides match them.
+ */
 export const RadiiSchema = z
   .object({
-    /** γ_ext: radius of every backbone layer's rows. */
+    /** γ_ext: MARS radius of every conv/linear weight row around its initial value (not the head's). */
     backbone: z.number().nonnegative().finite(),
-    /** γ_cls: radius of the head's rows (the layer(s) that produce the output). */
+    /** γ_cls: MARS radius of the head's weight rows around zero (the layer(s) that produce the output). */
     head: z.number().nonnegative().finite(),
-    /** Radius of BatchNorm scales; defaults to `backbone`. */
+    /** The clip of BatchNorm scales γ / sqrt(var + 1e-6) around their initial values; defaults to `backbone`. */
     batchnorm: z.number().nonnegative().finite().optional(),
-    /** Overrides by module path (`layer1.0.conv1`, `layer1.0.bn1`, `head`). */
+    /** Biases were projected too (MARS-SP's `includeBias`), each entry within its layer's radius (`backbone` or `head`). */
+    includeBias: z.boolean().default(false),
+    /** Radii by parameter name (`layer1.0.conv1.weight`, `layer1.0.bn1.weight`, `head.bias`), over the defaults above. */
     layers: z.record(z.string(), z.number().nonnegative().finite()).optional(),
   })
   .strict();
@@ -39,6 +46,8 @@ export const BoundOptionsSchema = z
     spectral: z.boolean().default(true),
     /** Inputs per forward pass when `data` is in memory. */
     batchSize: z.number().int().positive().default(256),
+    /** Aborts the computation between batches and layers (rejects with ERR_ABORTED). */
+    signal: z.instanceof(AbortSignal).optional(),
   })
   .strict()
   .refine((o) => o.mode !== 'apriori' || o.radii !== undefined, { message: "mode 'apriori' needs radii: { backbone, head }", path: ['radii'] })

@@ -51,14 +51,14 @@ export interface LayerSpec {
 /**
  * One rule application. `scale`: A(out) = factor A(in), Q(out) = Q(in) (1-Lipschitz
  * activations: factor 2; averaging and coordinate moves: factor 1). `sum`: residual
- * addition. `max`: concatenation. `alias`: an in-place op's mutated input, which
+ * addition. `concat`: concatenation. `alias`: an in-place op's mutated input, which
  * holds the output afterwards.
  */
 export type StepBody =
   | { op: 'layer'; layer: number; input: number }
   | { op: 'scale'; factor: 1 | 2; input: number }
   | { op: 'sum'; inputs: number[] }
-  | { op: 'max'; inputs: number[] };
+  | { op: 'concat'; inputs: number[] };
 export type Step = StepBody & { output: number; alias?: number };
 
 export interface BoundPlan {

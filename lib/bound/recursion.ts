@@ -39,19 +39,23 @@ export function inputBounds({ m, d, X }: SampleSize): Bounds {
 }
 
 /**
- * A(out) = max_r ((||W0_r||_1 + D_r) A(in) + (|b0_r| + Db_r) sqrt(m))
+ * A(out) = max_r (||W0_r||_1 + D_r) A(in) + max_r (|b0_r| + Db_r) sqrt(m)
  * Q(out) = max_r (D_r A(in) + Db_r sqrt(m) + ||W0_r||_1 Q(in))
+ * A takes the two maxima apart: max_r sits inside the expectation there, and
+ * E max_r (a_r U + c_r V) <= max_r a_r E U + max_r c_r E V, while the max of the
+ * sums could fall below it. Q's max over rows is outside the expectation.
  */
 export function layerBounds(c: LayerClass, input: Bounds, m: number): Bounds {
-  const root = Math.sqrt(m);
-  let A = 0;
+  let weights = 0;
+  let biases = 0;
   let Q = 0;
   for (let r = 0; r < c.radius.length; r++) {
     const [w0, b0, D, Db] = [c.initNorm[r] as number, c.initBias[r] as number, c.radius[r] as number, c.biasRadius[r] as number];
-    A = Math.max(A, (w0 + D) * input.A + (b0 + Db) * root);
-    Q = Math.max(Q, D * input.A + Db * root + w0 * input.Q);
+    weights = Math.max(weights, w0 + D);
+    biases = Math.max(biases, b0 + Db);
+    Q = Math.max(Q, D * input.A + Db * Math.sqrt(m) + w0 * input.Q);
   }
-  return { A, Q };
+  return { A: weights * input.A + biases * Math.sqrt(m), Q };
 }
 
 function apply(step: Step, get: (v: number) => Bounds, classes: readonly LayerClass[], m: number): Bounds {
@@ -64,14 +68,19 @@ function apply(step: Step, get: (v: number) => Bounds, classes: readonly LayerCl
     }
     case 'sum':
       return step.inputs.map(get).reduce((s, b) => ({ A: s.A + b.A, Q: s.Q + b.Q }), { A: 0, Q: 0 });
-    case 'max':
-      return step.inputs.map(get).reduce((s, b) => ({ A: Math.max(s.A, b.A), Q: Math.max(s.Q, b.Q) }), { A: 0, Q: 0 });
+    case 'concat':
+      // The max over coordinates is inside A's expectation (E max(U, V) <= E U + E V for U, V >= 0), outside Q's.
+      return step.inputs.map(get).reduce((s, b) => ({ A: s.A + b.A, Q: Math.max(s.Q, b.Q) }), { A: 0, Q: 0 });
   }
 }
 
-/** A and Q of the network's output; `classes[j]` is the class of `plan.layers[j]`. */
-export function runRecursion(plan: BoundPlan, classes: readonly LayerClass[], size: SampleSize): Bounds {
-  const bounds = new Map<number, Bounds>([[plan.input, inputBounds(size)]]);
+/**
+ * A and Q of the network's output; `classes[j]` is the class of `plan.layers[j]`.
+ * `input` replaces Massart's bounds on the input by other valid ones (an exact
+ * value, where it can be computed: the tests check each rule that way).
+ */
+export function runRecursion(plan: BoundPlan, classes: readonly LayerClass[], size: SampleSize, input: Bounds = inputBounds(size)): Bounds {
+  const bounds = new Map<number, Bounds>([[plan.input, input]]);
   const get = (v: number): Bounds => {
     const b = bounds.get(v);
     if (!b) throw new Error(`bound recursion: value ${v} is used before it is computed`);

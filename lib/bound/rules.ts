@@ -81,8 +81,14 @@ function linearPositions(b: PlanBuilder, node: GraphNode): number {
   return b.shape(node, node.outputs[0]).slice(1, -1).reduce((p, s) => p * s, 1);
 }
 
+/** A linear map of a rank-1 value would sum over the batch axis. */
+function requireFeatureAxis(b: PlanBuilder, node: GraphNode, input: number): void {
+  if (b.shape(node, input).length < 2) throw unsupported(node, 'a product over the batch axis');
+}
+
 const linearRule: Rule = (b, node) => {
   const input = b.dataInput(node);
+  requireFeatureAxis(b, node, input);
   const weight = b.param(node, 1);
   const spec = { name: moduleOf(weight), kind: 'linear' as const, weight, bias: b.param(node, 2, true), transpose: false };
   b.addLayer(node, { ...spec, outputPositions: linearPositions(b, node) }, input);
@@ -94,7 +100,7 @@ const matmulRule: Rule = (b, node) => {
   const other = node.inputs[1];
   const ofTransposed = b.transposedParam(other);
   const weight = ofTransposed ?? b.param(node, 1);
-  if (b.shape(node, input).length < 2) throw unsupported(node, 'a product over the batch axis');
+  requireFeatureAxis(b, node, input);
   const spec = { name: moduleOf(weight), kind: 'linear' as const, weight, transpose: ofTransposed === undefined };
   b.addLayer(node, { ...spec, outputPositions: linearPositions(b, node) }, input);
 };
@@ -109,8 +115,11 @@ const batchNormRule: Rule = (b, node) => {
   if (typeof eps !== 'number') throw unsupported(node, 'eps is not a number');
   const weight = b.param(node, 1, true);
   const bn: BatchNormRef = { name: runningMean.replace(/\.running_mean$/, ''), weight, bias: b.param(node, 2, true), runningMean, runningVar, eps };
+  // Folding scales the layer's rows: only where the BatchNorm's channel axis (1) is the layer's
+  // output-unit axis (a convolution's; a linear layer's only on (batch, features) values).
   const before = b.foldableLayer(input);
-  if (before) {
+  const unitAxis = before && ((b.layers[before.layer] as LayerSpec).kind === 'conv' || b.shape(node, input).length === 2);
+  if (before && unitAxis) {
     (b.layers[before.layer] as LayerSpec).batchnorm = bn;
     b.extendLayer(before, node);
     return;
@@ -167,7 +176,7 @@ export const RULES: Record<string, Rule> = {
     if (!members) throw unsupported(node, 'its tensors are not all computed from the input');
     const rank = b.shape(node, node.outputs[0]).length;
     if (axis(b.ints(node, 1)[0] as number, rank) === 0) throw unsupported(node, 'concatenating along the batch axis');
-    b.addStep(node, { op: 'max', inputs: members });
+    b.addStep(node, { op: 'concat', inputs: members });
   },
   'prim::ListConstruct': (b, node) => b.addList(node),
 

@@ -14,6 +14,8 @@ export interface CheckpointMeta {
   format: 1;
   classNames: string[];
   method: string;
+  /** The regulariser's full settings (defaults filled in), so the bound can read the class a run was trained in. */
+  regulariser?: { method: string; [setting: string]: unknown };
   /** Epochs completed. */
   epoch: number;
   featureDim: number;

@@ -119,6 +119,7 @@ export async function finetune(argv: string[]): Promise<void> {
   await result.model.save(join(out, 'model.pt'));
   const summary = {
     method: v.method,
+    regulariser: result.model.meta.regulariser,
     testAccuracy: result.test?.accuracy,
     testLoss: result.test?.loss,
     epochs: result.history.length,

@@ -106,7 +106,7 @@ export interface GraphValue {
   isConstant?: boolean;
   /** A constant's value (numbers, flags, null, strings and lists of them; undefined for tensors). */
   constant?: unknown;
-  /** The shape one run on a two-sample batch gave (tensors only). */
+  /** The shape the run on the probe batch gave (tensors only). */
   shape?: number[];
 }
 
@@ -170,8 +170,6 @@ export interface NativeLayerMeasure {
   biasDistance: Float64Array;
   frobeniusDistance: number;
   l21Distance: number;
-  unfoldedInitNorm?: Float64Array;
-  initScale?: Float64Array;
   spectral?: number;
 }
 

@@ -12,6 +12,8 @@ import { DataLoader } from '../data/loader.js';
 import type { Dataset } from '../data/dataset.js';
 import { hasCode, MarsError } from '../errors.js';
 import { computeBound } from '../bound/compute.js';
+import type { Radii } from '../bound/options.js';
+import { marsSpRadii } from './radii.js';
 import { FineTuneSchema, type EpochBound, type EpochEnd, type FineTuneOptions, type ParsedFineTuneOptions, type SplitMetrics } from './options.js';
 import { load, type Module } from '../torch/module.js';
 import { Classifier } from '../classifier/classifier.js';
@@ -66,11 +68,15 @@ async function itemShapeOf(loader: DataLoader): Promise<number[]> {
   throw new MarsError('ERR_DATA', 'the training data is empty');
 }
 
-/** The post hoc bound of the classifier now, against the starting backbone (the head starts at zero). */
-async function epochBound(model: Module, backbone: Module, data: DataLoader, o: NonNullable<ParsedFineTuneOptions['bound']>): Promise<EpochBound> {
-  const r = await computeBound({ model, init: backbone, data: data.epoch(0), margin: o.margin, delta: o.delta, spectral: o.spectral });
+/** The bound of the classifier now, against the starting backbone (the head centred at zero); `radii` a priori. */
+async function epochBound(model: Module, backbone: Module, data: DataLoader, o: ParsedFineTuneOptions, radii: Radii | undefined): Promise<EpochBound> {
+  const b = o.bound as NonNullable<ParsedFineTuneOptions['bound']>;
+  const r = await computeBound({
+    model, init: backbone, data: data.epoch(0), margin: b.margin, delta: b.delta, spectral: b.spectral, mode: b.mode,
+    ...(radii ? { radii } : {}), ...(o.signal ? { signal: o.signal } : {}),
+  });
   const { marginLoss, complexity, confidence, total } = r.generalisation;
-  return { rademacher: r.rademacher, marginLoss, complexity, confidence, total, ...(r.spectral ? { spectralComplexity: r.spectral.complexity } : {}) };
+  return { mode: b.mode, rademacher: r.rademacher, marginLoss, complexity, confidence, total, ...(r.spectral ? { spectralComplexity: r.spectral.complexity } : {}) };
 }
 
 function monitorValue(entry: EpochEnd, monitor: string): number | undefined {
@@ -120,6 +126,8 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     head = await probeBackbone(backbone, itemShape);
     model = await composeClassifier(backbone, head, classNames.length);
   }
+  // A priori, the class is the run's own: checked before training (mars-sp only).
+  const radii = o.bound?.mode === 'apriori' ? marsSpRadii(o.regulariser, model.parameters()) : undefined;
   const channelWeights = o.regulariser.method === 'delta'
     ? await deltaChannelWeights(backbone, head, trainInOrder, classNames.length)
     : undefined;
@@ -134,7 +142,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
 
   const history: EpochEnd[] = (resumed?.meta.history as EpochEnd[] | undefined) ?? [];
   const meta = (epoch: number): CheckpointMeta => ({
-    format: 1, classNames, method: o.regulariser.method, epoch, featureDim: head.featureDim, pool: head.pool,
+    format: 1, classNames, method: o.regulariser.method, regulariser: o.regulariser, epoch, featureDim: head.featureDim, pool: head.pool,
     itemShape, evalTransforms: o.transforms.eval, history,
   });
   const save = async (path: string | undefined, epoch: number) => {
@@ -181,7 +189,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
       ...(validationLoader ? { validation: await evaluateSplit(trainer, validationLoader) } : {}),
       seconds: (performance.now() - started) / 1000,
       distances: trainer.distances(),
-      ...(o.bound ? { bound: await epochBound(model, backbone, trainInOrder, o.bound) } : {}),
+      ...(o.bound ? { bound: await epochBound(model, backbone, trainInOrder, o, radii) } : {}),
     };
     history.push(entry);
     await save(lastPath, epoch + 1);

@@ -21,6 +21,7 @@ export {
   type SplitMetrics,
 } from './options.js';
 export { METHODS, RegulariserSchema, planRegulariser, type Method, type RegulariserOptions, type RegulariserPlan } from './regularisers.js';
+export { marsSpRadii } from './radii.js';
 export { learningRate } from './schedule.js';
 export { Trainer, type TrainerOptions } from './trainer.js';
 export { composeClassifier, probeBackbone, type HeadShape } from './head.js';

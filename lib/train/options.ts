@@ -75,12 +75,14 @@ export interface EpochEnd {
   seconds: number;
   /** Per weight tensor: distance from its centre (W0; zero for the head, MARS and Frobenius) and radius. */
   distances: TensorDistance[];
-  /** The post hoc bound on the training data (docs/bound.md), with the `bound` option. */
+  /** The bound on the training data (docs/bound.md), with the `bound` option. */
   bound?: EpochBound;
 }
 
 /** The bound's headline terms after an epoch (computeBound gives the full report). */
 export interface EpochBound {
+  /** `apriori`: the class of the run's own MARS-SP radii; `posthoc`: the measured distances. */
+  mode: 'posthoc' | 'apriori';
   /** Q(output)/m: the Rademacher complexity bound of one output. */
   rademacher: number;
   marginLoss: number;
@@ -121,11 +123,13 @@ export const FineTuneSchema = z.strictObject({
   /** Stop after this many epochs without improvement of `monitor`. */
   patience: z.number().int().positive().optional(),
   /**
-   * Compute the post hoc generalisation bound on the training data after every
-   * epoch (one extra pass over it; spectral norms only when asked, they are slow).
+   * Compute the generalisation bound on the training data after every epoch
+   * (one extra pass over it; spectral norms only when asked, they are slow):
+   * post hoc, or a priori for the class of the run's own MARS-SP radii (mars-sp only).
    */
   bound: z
     .strictObject({
+      mode: z.enum(['posthoc', 'apriori']).default('posthoc'),
       margin: z.number().finite().positive().default(1),
       delta: z.number().gt(0).lt(1).default(0.05),
       spectral: z.boolean().default(false),

@@ -157,7 +157,7 @@ LayerInput LayerFromJs(const Napi::Value& value) {
 
 // measureLayer({ weight, initWeight?, bias?, initBias?, transpose?, batchnorm?, initBatchnorm?, op?, conv? })
 // -> Promise<{ norm, initNorm, distance, bias, initBias, biasDistance, frobeniusDistance, l21Distance,
-//              unfoldedInitNorm?, initScale?, spectral? }>
+//              spectral? }>
 Napi::Value MeasureLayerJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_INVALID_ARGUMENT", "measureLayer", [&]() -> Napi::Value {
@@ -174,8 +174,6 @@ Napi::Value MeasureLayerJs(const Napi::CallbackInfo& info) {
           o.Set("biasDistance", ToFloat64Array(env, m.rows.biasDistance));
           o.Set("frobeniusDistance", m.rows.frobeniusDistance);
           o.Set("l21Distance", m.rows.l21Distance);
-          if (m.unfoldedInitNorm.defined()) o.Set("unfoldedInitNorm", ToFloat64Array(env, m.unfoldedInitNorm));
-          if (m.initScale.defined()) o.Set("initScale", ToFloat64Array(env, m.initScale));
           if (m.spectral >= 0) o.Set("spectral", m.spectral);
           return o;
         });

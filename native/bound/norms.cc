@@ -132,8 +132,6 @@ LayerMeasure MeasureLayer(const LayerInput& in) {
     const Folded f = FoldBatchNorm(w, in.bias, *in.batchnorm);
     const Folded f0 = FoldBatchNorm(w0, in.initBias, *in.initBatchnorm);
     m.rows = MeasureRows(f.weight, f.bias, f0.weight, f0.bias);
-    m.unfoldedInitNorm = Rows(w0).abs().sum(1);
-    m.initScale = f0.scale.abs();
     operatorWeight = f.weight;
   } else {
     m.rows = MeasureRows(w, in.bias, w0, in.initBias);

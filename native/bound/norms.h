@@ -58,8 +58,6 @@ struct LayerInput {
 
 struct LayerMeasure {
   RowNorms rows;               // of the folded layer when there is a BatchNorm
-  at::Tensor unfoldedInitNorm; // ||W0_r||_1 before folding (with a BatchNorm)
-  at::Tensor initScale;        // |s0_r| (with a BatchNorm)
   double spectral = -1;        // largest singular value of the (folded) operator; -1 when not asked
 };
 

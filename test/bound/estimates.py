@@ -10,7 +10,8 @@ ascent: for a Linear-ReLU-Linear network (biases fixed at their initial
 
     /usr/bin/python3 test/bound/estimates.py FIXTURE_DIR REQUEST.json
 REQUEST: {"kind": "montecarlo", "case", "draws"} or
-         {"kind": "ascent", "case", "radii": [D1, D2], "draws", "steps", "restarts"}"""
+         {"kind": "ascent", "case", "init"?, "radii": [D1, D2], "draws", "steps", "restarts"}
+         (init: the file of the class's centre, NAME.init.pt by default)"""
 import json
 import os
 import sys
@@ -19,14 +20,15 @@ import numpy as np
 import torch
 
 
-def load(fixtures, case):
+def load(fixtures, request):
+    case = request["case"]
     meta = json.load(open(os.path.join(fixtures, case + ".json")))
     x = np.fromfile(os.path.join(fixtures, case + ".inputs.bin"), dtype="<f4").reshape(meta["shape"]).astype(np.float64)
-    return x, torch.jit.load(os.path.join(fixtures, case + ".init.pt")).state_dict()
+    return x, torch.jit.load(os.path.join(fixtures, request.get("init", case + ".init.pt"))).state_dict()
 
 
 def montecarlo(fixtures, request):
-    x, _ = load(fixtures, request["case"])
+    x, _ = load(fixtures, request)
     rng = np.random.default_rng(1)
     eps = rng.choice([-1.0, 1.0], size=(request["draws"], x.shape[0]))
     sup = np.abs(eps @ x).max(1)
@@ -48,7 +50,7 @@ def project_rows(delta, radius):
 
 
 def ascent(fixtures, request):
-    x, sd = load(fixtures, request["case"])
+    x, sd = load(fixtures, request)
     x = torch.from_numpy(x)
     w1, b1, w2, b2 = (sd[k].double() for k in ("l1.weight", "l1.bias", "l2.weight", "l2.bias"))
     d1, d2 = request["radii"]

@@ -23,9 +23,22 @@ export function boundFixtures(): string {
   return BOUND_FIXTURES;
 }
 
+/** The a priori radii a case's `mars` network was projected with (bound_networks.APRIORI). */
+export interface CaseRadii {
+  backbone: number;
+  head: number;
+  batchnorm: number;
+  includeBias: boolean;
+}
+
 export interface Case {
   model: string;
   init: string;
+  /** The fine-tuned network projected into MARS-SP's class around `centre` with `apriori` (cases with heads). */
+  mars: string;
+  /** MARS-SP's centre: the initial network with its heads at zero (the backbone alone where `init` is one). */
+  centre: string;
+  apriori: CaseRadii | null;
   data: { inputs: Tensor; labels: Int32Array };
   /** The raw inputs, row-major. */
   inputs: Float32Array;
@@ -34,13 +47,16 @@ export interface Case {
 
 export function loadCase(name: string): Case {
   const dir = boundFixtures();
-  const meta = JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as { shape: number[] };
+  const meta = JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as { shape: number[]; init: string; apriori: CaseRadii | null };
   const inputs = readFloat32(join(dir, `${name}.inputs.bin`));
   const bytes = readFileSync(join(dir, `${name}.labels.bin`));
   const labels = new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   return {
     model: join(dir, `${name}.model.pt`),
     init: join(dir, `${name}.init.pt`),
+    mars: join(dir, `${name}.mars.pt`),
+    centre: join(dir, meta.init === 'backbone' ? `${name}.init.pt` : `${name}.centre.pt`),
+    apriori: meta.apriori,
     data: { inputs: tensor(inputs, meta.shape), labels },
     inputs,
     shape: meta.shape,
@@ -50,10 +66,17 @@ export function loadCase(name: string): Case {
 export interface ReferenceRequest {
   case: string;
   mode: 'posthoc' | 'apriori';
-  radii?: { backbone: number; head: number; batchnorm?: number; layers?: Record<string, number> };
+  radii?: { backbone: number; head: number; batchnorm?: number; includeBias?: boolean; layers?: Record<string, number> };
   margin?: number;
   delta?: number;
+  /** Other files for the networks: names in the fixture folder or absolute paths. */
+  model?: string;
+  init?: string;
   idx?: { images: string; labels: string; classes: number; perClass: number };
+  /** A folder of class subfolders of greyscale PNGs. */
+  folder?: string;
+  /** The Python class of a network outside the fixtures. */
+  network?: { file: string; class: string; init: 'full' | 'backbone' };
 }
 
 export interface ReferenceLayer {
@@ -66,6 +89,7 @@ export interface ReferenceLayer {
   spectralNorm: number;
   operatorL21Distance: number;
   radius: number;
+  biasRadius: number;
 }
 
 export interface ReferenceResult {

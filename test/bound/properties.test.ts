@@ -1,6 +1,7 @@
 // Properties the bound must have whatever the network: monotone in every
-// radius, zero when every radius is zero (and when nothing moved), and an a
-// priori class that depends on the initial weights and the radii only.
+// radius, going to zero with the radii, zero when every radius is zero (and
+// when nothing moved), and an a priori class that depends on the initial
+// weights and the radii only.
 import { describe, expect, it } from 'vitest';
 import { computeBound, load, tensor } from '../../lib/index.js';
 import { fixturePath, meta, readFloat32 } from '../helpers/fixtures.js';
@@ -8,10 +9,12 @@ import { loadCase } from './helpers.js';
 
 const c = loadCase('bn_cnn');
 const BASE = { backbone: 0.2, head: 0.5, batchnorm: 0.05 };
-const KNOBS = ['stem.0', 'stem.1', 'conv_a', 'bn_a', 'down', 'bn_lone', 'side', 'head'];
+// Every tensor MARS-SP constrains in this network, by parameter name: conv/linear weights, BatchNorm scales (folded and lone), the head.
+const KNOBS = ['stem.0.weight', 'stem.1.weight', 'conv_a.weight', 'bn_a.weight', 'down.weight', 'bn_lone.weight', 'side.weight', 'head.weight'];
 
-async function apriori(layers: Record<string, number>, model = c.model): Promise<number> {
-  const r = await computeBound({ model, init: c.init, data: c.data, mode: 'apriori', radii: { ...BASE, layers }, spectral: false });
+/** The a priori bound of the class around MARS-SP's centre; the centre itself lies in every such class. */
+async function apriori(layers: Record<string, number>, model = c.centre): Promise<number> {
+  const r = await computeBound({ model, init: c.centre, data: c.data, mode: 'apriori', radii: { ...BASE, layers }, spectral: false });
   return r.rademacher;
 }
 
@@ -24,22 +27,36 @@ describe('monotone in every radius', () => {
   });
 });
 
-it('zero when every radius is zero and nothing else moved', async () => {
+it('goes to 0 with the radii and is 0 when they are', async () => {
+  const chain = loadCase('chain_nobias');
+  const values = [];
+  for (const t of [1, 1e-3, 1e-6, 0]) {
+    const r = await computeBound({ model: chain.centre, init: chain.centre, data: chain.data, mode: 'apriori', radii: { backbone: 0.5 * t, head: t } });
+    values.push(r.rademacher);
+  }
+  expect(values[1]).toBeLessThan((values[0] as number) * 2e-3);
+  expect(values[2]).toBeLessThan((values[1] as number) * 2e-3);
+  expect(values[3]).toBe(0);
+});
+
+it('zero when every radius is zero and nothing moved', async () => {
   const zero = Object.fromEntries(KNOBS.map((k) => [k, 0]));
-  const r = await computeBound({ model: c.init, init: c.init, data: c.data, mode: 'apriori', radii: { backbone: 0, head: 0, batchnorm: 0, layers: zero } });
-  expect(r.recursion.A).toBeGreaterThan(0);
+  const r = await computeBound({ model: c.centre, init: c.centre, data: c.data, mode: 'apriori', radii: { backbone: 0, head: 0, batchnorm: 0, layers: zero } });
+  // The class is one network, whose head is MARS-SP's centre, zero: every output is 0, with or without absolute values.
+  expect(r.recursion.A).toBe(0);
   expect(r.rademacher).toBe(0);
   expect(r.layers.every((l) => l.distance === 0)).toBe(true);
 });
 
 it('a priori, without biases or BatchNorm, the fine-tuned weights do not matter', async () => {
   const chain = loadCase('chain_nobias');
-  const radii = { backbone: 0.3, head: 0.6 };
+  const radii = { backbone: 0.4, head: 1.5 };
   const [moved, same] = [
-    await computeBound({ model: chain.model, init: chain.init, data: chain.data, mode: 'apriori', radii }),
-    await computeBound({ model: chain.init, init: chain.init, data: chain.data, mode: 'apriori', radii }),
+    await computeBound({ model: chain.mars, init: chain.centre, data: chain.data, mode: 'apriori', radii }),
+    await computeBound({ model: chain.centre, init: chain.centre, data: chain.data, mode: 'apriori', radii }),
   ];
   expect(moved.layers.some((l) => l.distance > 0)).toBe(true);
+  expect(moved.measured).toEqual([]);
   expect(moved.rademacher).toBe(same.rademacher);
 });
 
