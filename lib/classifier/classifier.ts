@@ -1,6 +1,8 @@
 /** A fine-tuned classifier with its class names: top-k predictions with probabilities. */
 import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.js';
 import { MarsError } from '../errors.js';
+import type { NativeModule } from '../native/surface.js';
+import { HandleOwner } from '../torch/handle.js';
 import type { Module } from '../torch/module.js';
 import { tensor, type Tensor } from '../torch/tensor.js';
 
@@ -11,31 +13,21 @@ export interface Prediction {
 }
 
 /** A fine-tuned classifier; `dispose()` (or `using`) frees its weights now. */
-export class Classifier implements Disposable {
+export class Classifier extends HandleOwner<NativeModule> {
   constructor(
     /** The TorchScript classifier (backbone + head); `forward` gives logits. */
     readonly module: Module,
     /** Class names, input shape, evaluation transforms, method and training history. */
     readonly meta: CheckpointMeta,
-  ) {}
+  ) {
+    // Its lifecycle is its network's: disposing either frees the weights.
+    super(module.handle);
+  }
 
   /** Loads a classifier saved by `save()` or written by `mars-ft finetune` (model.pt). */
   static async load(path: string, device = 'cpu'): Promise<Classifier> {
     const { model, meta } = await loadCheckpoint(path, device);
     return new Classifier(model, meta);
-  }
-
-  /** Frees the network's native memory now; later calls reject with ERR_DISPOSED. */
-  dispose(): void {
-    this.module.dispose();
-  }
-
-  [Symbol.dispose](): void {
-    this.dispose();
-  }
-
-  get disposed(): boolean {
-    return this.module.disposed;
   }
 
   get classNames(): readonly string[] {

@@ -1,7 +1,7 @@
 // marsSpRadii: a MARS-SP configuration as the bound's a priori radii, by
 // parameter name, against method.md's table applied by hand.
 import { describe, expect, it } from 'vitest';
-import { marsSpRadii, type ParameterInfo } from '../lib/index.js';
+import { marsSpRadii, type ParameterInfo } from '../../lib/index.js';
 
 const p = (name: string, kind: ParameterInfo['kind'], isBuffer = false): ParameterInfo => ({
   name, kind, isBuffer, shape: [2], dtype: 'float32', moduleType: kind, requiresGrad: !isBuffer, device: 'cpu',
