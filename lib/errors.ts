@@ -27,7 +27,8 @@ export type ErrorCode =
   | 'ERR_ABORTED'
   | 'ERR_CHECKPOINT'
   | 'ERR_BOUND_UNSUPPORTED'
-  | 'ERR_BOUND_INIT';
+  | 'ERR_BOUND_INIT'
+  | 'ERR_DISTRIBUTED';
 
 /** An error raised by mars-finetune, with a stable machine-readable `code`. */
 export class MarsError extends Error {
