@@ -2,6 +2,7 @@
 
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/csrc/jit/ir/ir.h>
+#include <torch/csrc/jit/passes/inliner.h>
 #include <torch/library.h>
 
 #include <algorithm>
@@ -113,8 +114,14 @@ torch::jit::Module WithSyncBatchNorm(const torch::jit::Module& model) {
     hasBatchNorm = hasBatchNorm || (type && type->name().find("BatchNorm") != std::string::npos);
   }
   int rewritten = 0;
+  // A loaded module calls torch.nn.functional.batch_norm as a function of its
+  // compilation unit, shared with the original: inline calls into the copy's
+  // own graphs first, then rewrite those.
   for (const auto& m : copy.modules()) {
-    for (const auto& method : m.get_methods()) rewritten += Rewrite(method.graph()->block());
+    for (const auto& method : m.get_methods()) {
+      torch::jit::Inline(*method.graph());
+      rewritten += Rewrite(method.graph()->block());
+    }
   }
   if (hasBatchNorm && rewritten == 0) {
     throw CodedError("ERR_DISTRIBUTED", "syncBatchNorm: the network has BatchNorm layers but no batch_norm call was found in its graphs");
