@@ -101,7 +101,7 @@ export async function finetune(argv: string[]): Promise<void> {
     ...(v.optimizer ? { name: v.optimizer as 'adam' } : {}),
     ...(v.lr ? { lr: number('lr', v.lr, h)! } : {}),
   };
-  mkdirSync(out, { recursive: true });
+  if (rank === 0) mkdirSync(out, { recursive: true });
   const metricsPath = join(out, 'metrics.jsonl');
   if (!v.resume && rank === 0) rmSync(metricsPath, { force: true });
   const controller = new AbortController();

@@ -127,7 +127,7 @@ async function train(o: ParsedFineTuneOptions, classNames: string[], group?: Pro
 
   const lastPath = o.checkpointDir && join(o.checkpointDir, 'last.pt');
   const bestPath = o.checkpointDir && join(o.checkpointDir, 'best.pt');
-  if (o.checkpointDir) mkdirSync(o.checkpointDir, { recursive: true });
+  if (o.checkpointDir && !group?.rank) mkdirSync(o.checkpointDir, { recursive: true });
   const resumed = o.resume && lastPath && existsSync(lastPath) ? await loadCheckpoint(lastPath, o.device) : undefined;
   const history: EpochEnd[] = (resumed?.meta.history as EpochEnd[] | undefined) ?? [];
   if (group) await group.agree('options', jobFingerprint(o, group, backbone, history.length));

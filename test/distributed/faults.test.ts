@@ -61,6 +61,15 @@ describe('a rank that dies or hangs', () => {
   });
 });
 
+describe('a rank that fails with an error of its own', () => {
+  it('is named with its reason', async () => {
+    const port = String(await freePort());
+    const script = join(ROOT, 'test', 'distributed', 'helpers', 'failing-rank.mjs');
+    const [zero] = await Promise.all([0, 1].map((r) => startRank(r, [script, ROOT, port, String(r)]).exit));
+    expect(zero!.stderr).toMatch(/\[ERR_DISTRIBUTED\] .*failed on rank 0: rank 1 stopped: ERR_DATA_FILE: cannot load x\.png: corrupt/);
+  });
+});
+
 describe('ranks that cannot form a job', () => {
   it('different options on two ranks stop both, naming the option', async () => {
     const { ranks } = await job((r) => ['--lr', r === 0 ? '0.001' : '0.002']);
