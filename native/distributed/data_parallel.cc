@@ -23,12 +23,12 @@ void DataParallel::BroadcastState() {
 }
 
 std::shared_ptr<void> DataParallel::BeforeForward() {
-  if (spec_.syncBatchNorm) return std::make_shared<SyncBatchNormScope>(group_.get());
-  if (!buffers_.empty()) group_->Broadcast(buffers_, 0, "broadcasting rank 0's buffers");
-  return nullptr;
+  return spec_.syncBatchNorm ? std::make_shared<SyncBatchNormScope>(group_.get()) : nullptr;
 }
 
-int DataParallel::AverageGradients(bool lossFinite) {
+int DataParallel::AfterBackward(bool lossFinite) {
+  // syncBatchNorm's running statistics are equal on every rank already.
+  if (!spec_.syncBatchNorm && !buffers_.empty()) group_->Broadcast(buffers_, 0, "broadcasting rank 0's buffers");
   at::NoGradGuard noGrad;
   std::vector<at::Tensor> grads;
   for (auto& p : trainable_) {

@@ -1,8 +1,10 @@
 // What a training session does differently as one rank of a data-parallel
 // job, after PyTorch's DistributedDataParallel: rank 0's parameters and
-// buffers everywhere at the start; rank 0's buffers before every forward
-// (DDP's broadcast_buffers), or BatchNorm statistics over the global batch
-// (syncBatchNorm); gradients summed over the ranks in flat buckets after the
+// buffers everywhere at the start; rank 0's buffers after every backward pass
+// (DDP's broadcast_buffers, which takes them before the next forward: the
+// same values, but here the projection, whose BatchNorm clip reads the
+// running variance, sees them too), or BatchNorm statistics over the global
+// batch (syncBatchNorm); gradients summed over the ranks in flat buckets after the
 // backward pass and divided by the world size; and, as a debug option, a
 // check every `checkEvery` steps that every rank holds the same weights.
 //
@@ -41,8 +43,9 @@ class DataParallel {
   // Before the forward pass. Returns a guard that keeps syncBatchNorm's group
   // current until the backward pass is done.
   std::shared_ptr<void> BeforeForward();
-  // Averages the gradients over the ranks; returns how many ranks' loss was not finite.
-  int AverageGradients(bool lossFinite);
+  // After the backward pass: averages the gradients over the ranks and takes
+  // rank 0's buffers; returns how many ranks' loss was not finite.
+  int AfterBackward(bool lossFinite);
   // After the optimiser step and projection: the replica check, every checkEvery steps.
   void AfterStep();
 

@@ -192,7 +192,7 @@ StepResult TrainStep(SessionState& s, const at::Tensor& xIn, const at::Tensor& y
   }
   total.backward();
   if (s.parallel) {
-    const int ranks = s.parallel->AverageGradients(std::isfinite(totalValue));
+    const int ranks = s.parallel->AfterBackward(std::isfinite(totalValue));
     if (ranks > 0) throw CodedError("ERR_NONFINITE_LOSS", "the loss became NaN or infinite on " + std::to_string(ranks) + " rank(s)" + advice);
   }
   s.optimizer->step();

@@ -4,10 +4,11 @@
 // writes one model.pt whose backbone rows stay inside their MARS-SP radius
 // (measured by PyTorch on the saved files), and reports a test accuracy close
 // to one process with the same global batch.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { python } from '../helpers/fixtures.js';
 import { CLI } from '../helpers/paths.js';
@@ -45,9 +46,10 @@ print(json.dumps({'train': f'{root}/train', 'test': f'{root}/test', 'backbone': 
   );
 }
 
-function finetune(args: string[]): { testAccuracy: number } {
-  const out = execFileSync(process.execPath, [CLI, 'finetune', ...args, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
-  return JSON.parse(out) as { testAccuracy: number };
+/** Runs the CLI without blocking this process's event loop (vitest's worker talks through it). */
+async function finetune(args: string[]): Promise<{ testAccuracy: number }> {
+  const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'finetune', ...args, '--json'], { encoding: 'utf8', timeout: 300_000 });
+  return JSON.parse(stdout) as { testAccuracy: number };
 }
 
 /** Largest row l1 distance of each backbone conv/linear weight from the backbone file's, by PyTorch. */
@@ -68,12 +70,12 @@ print(json.dumps(out))
 }
 
 describe('mars-ft finetune --nproc 2', () => {
-  it('trains on a folder and an unseen backbone, writes one model inside the radius, scores like one process', () => {
+  it('trains on a folder and an unseen backbone, writes one model inside the radius, scores like one process', async () => {
     const { train, test, backbone } = makeJob();
     const common = ['--backbone', backbone, '--train', train, '--test', test, '--epochs', '6', '--lr', '0.003', '--extractor', String(RADIUS), '--seed', '2'];
     const [oneOut, twoOut] = [join(dir, 'one'), join(dir, 'two')];
-    const one = finetune([...common, '--batch-size', '16', '--threads', '2', '--out', oneOut]);
-    const two = finetune([...common, '--batch-size', '8', '--nproc', '2', '--sync-batchnorm', '--out', twoOut]);
+    const one = await finetune([...common, '--batch-size', '16', '--threads', '2', '--out', oneOut]);
+    const two = await finetune([...common, '--batch-size', '8', '--nproc', '2', '--sync-batchnorm', '--out', twoOut]);
     expect(readdirSync(twoOut).filter((f) => f.endsWith('.pt'))).toEqual(['model.pt']);
     expect(existsSync(join(twoOut, 'checkpoints', 'last.pt'))).toBe(true);
     expect(readFileSync(join(twoOut, 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(6);
