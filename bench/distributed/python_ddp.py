@@ -13,6 +13,7 @@ import torch
 import torch.distributed as dist
 import torch.nn as nn
 
+sys.dont_write_bytecode = True  # no __pycache__ beside python_step.py in the tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "step"))
 from python_step import seconds_per_step  # noqa: E402
 
