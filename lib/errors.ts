@@ -29,7 +29,8 @@ export type ErrorCode =
   | 'ERR_CHECKPOINT'
   | 'ERR_BOUND_UNSUPPORTED'
   | 'ERR_BOUND_INIT'
-  | 'ERR_BOUND_OUTSIDE_CLASS';
+  | 'ERR_BOUND_OUTSIDE_CLASS'
+  | 'ERR_DISTRIBUTED';
 
 /** An error raised by mars-finetune, with a stable machine-readable `code`. */
 export class MarsError extends Error {

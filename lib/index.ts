@@ -39,6 +39,15 @@ export {
   type ScheduleOptions,
   type SplitMetrics,
 } from './train/index.js';
+export {
+  DistributedSchema,
+  launchLocal,
+  ProcessGroup,
+  resolveDistributed,
+  type DistributedOptions,
+  type LaunchOptions,
+  type ResolvedDistributed,
+} from './distributed/index.js';
 export { Classifier, loadCheckpoint, type CheckpointMeta, type LoadedCheckpoint, type Prediction } from './classifier/index.js';
 export * from './data/index.js';
 export {

@@ -9,6 +9,7 @@
 #include "core/runtime.h"
 #include "train/session.h"
 #include "core/tensor.h"
+#include "distributed/bindings.h"
 
 namespace {
 
@@ -21,6 +22,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mars::SessionWrap::Init(env, exports);
   mars::InitBound(env, exports);
   mars::InitProjection(env, exports);
+  mars::ProcessGroupWrap::Init(env, exports);
   return exports;
 }
 

@@ -9,11 +9,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { composeClassifier, probeBackbone } from '../lib/train/head.js';
 import { load, tensor, manualSeed } from '../lib/index.js';
-import type { OptimizerOptions } from '../lib/train/options.js';
-import type { RegulariserOptions } from '../lib/train/regularisers.js';
 import { Trainer } from '../lib/train/trainer.js';
 import { fixturePath, maxAbsDiff, python } from './helpers/fixtures.js';
 import { ROOT } from './helpers/paths.js';
+import { ORACLE_CASES as CASES } from './helpers/regulariser-cases.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mars-oracle-'));
 const ITEM = [1, 28, 28];
@@ -33,21 +32,6 @@ function makeBatches(seed: number, count: number) {
     return { x, y, files };
   });
 }
-
-interface Case {
-  regulariser: RegulariserOptions;
-  optimizer: OptimizerOptions;
-}
-
-const CASES: Case[] = [
-  { regulariser: { method: 'none' }, optimizer: { name: 'adam', lr: 1e-3, amsgrad: true } },
-  { regulariser: { method: 'mars-sp', extractor: 0.3, classifier: 0.5 }, optimizer: { name: 'sgd', lr: 0.05, momentum: 0.9 } },
-  { regulariser: { method: 'frobenius-sp', extractor: 0.2, classifier: 0.3 }, optimizer: { name: 'sgd', lr: 0.05, momentum: 0.9, nesterov: true } },
-  { regulariser: { method: 'mars-penalty', extractor: 0.1, classifier: 0.1 }, optimizer: { name: 'adamw', lr: 1e-3, weightDecay: 0.01, amsgrad: false } },
-  { regulariser: { method: 'l2-sp', extractor: 1, classifier: 1 }, optimizer: { name: 'sgd', lr: 0.05, momentum: 0 } },
-  { regulariser: { method: 'delta', alpha: 1, classifier: 0.1 }, optimizer: { name: 'adam', lr: 1e-3 } },
-  { regulariser: { method: 'bss', eta: 0.5, k: 2 }, optimizer: { name: 'adam', lr: 1e-3, amsgrad: false } },
-];
 
 describe.each(CASES)('$regulariser.method', ({ regulariser, optimizer }) => {
   it('gives the weights PyTorch gives after 3 steps (2e-5)', async () => {

@@ -2,7 +2,8 @@
 PyTorch: forward, cross-entropy, backward, Adam (AMSGrad), MARS-SP projection
 (op chain) on the same TorchScript classifier file. Prints images/s as JSON.
     /usr/bin/python3 bench/step/python_step.py MODEL.pt BATCH C H W THREADS STEPS [DEVICE]
-Each step reads the loss back (.item()), as the package's step does."""
+Each step reads the loss back (.item()), as the package's step does.
+bench/distributed/python_ddp.py times its steps with seconds_per_step."""
 import json
 import sys
 import time
@@ -10,27 +11,15 @@ import time
 import torch
 import torch.nn.functional as F
 
-path, batch, c, h, w, threads, steps = sys.argv[1], *map(int, sys.argv[2:8])
-device = sys.argv[8] if len(sys.argv) > 8 else "cpu"
-torch.set_num_threads(threads)
-torch.manual_seed(0)
-m = torch.jit.load(path, map_location=device)
-m.train()
-params = dict(m.named_parameters())
-init = {n: p.detach().clone() for n, p in params.items()}
-modules = dict(m.named_modules())
-constrained = [n for n in params if n.endswith(".weight") and modules[n.rpartition(".")[0]].original_name in ("Conv2d", "Linear")]
-opt = torch.optim.Adam(params.values(), lr=1e-4, amsgrad=True)
-x = torch.randn(batch, c, h, w, device=device)
-y = torch.randint(0, 5, (batch,), device=device)
+
+def constrained_weights(m):
+    """The classifier's conv and linear weights, which MARS-SP projects."""
+    modules = dict(m.named_modules())
+    return [n for n, _ in m.named_parameters() if n.endswith(".weight") and modules[n.rpartition(".")[0]].original_name in ("Conv2d", "Linear")]
 
 
-def step():
-    opt.zero_grad()
-    loss = F.cross_entropy(m(x), y)
-    loss.backward()
-    opt.step()
-    loss.item()
+def project(params, init, constrained):
+    """MARS-SP's projection: rows back to l1 distance 2 of W0 (backbone) and l1 norm 10 (head)."""
     with torch.no_grad():
         for n in constrained:
             p = params[n]
@@ -41,10 +30,43 @@ def step():
             p.copy_(centre + torch.where(s > radius, d * (radius / s), d).reshape(p.shape))
 
 
-for _ in range(3):
-    step()
-start = time.perf_counter()
-for _ in range(steps):
-    step()
-seconds = time.perf_counter() - start
-print(json.dumps({"imagesPerSecond": batch * steps / seconds, "secondsPerStep": seconds / steps}))
+def seconds_per_step(net, m, x, y, steps):
+    """The step (forward through `net`, cross-entropy, backward, Adam with
+    AMSGrad, MARS-SP's projection of classifier `m`'s weights), timed over
+    `steps` steps after 3 warm-up steps."""
+    params = dict(m.named_parameters())
+    init = {n: p.detach().clone() for n, p in params.items()}
+    constrained = constrained_weights(m)
+    opt = torch.optim.Adam(params.values(), lr=1e-4, amsgrad=True)
+
+    def step():
+        opt.zero_grad()
+        loss = F.cross_entropy(net(x), y)
+        loss.backward()
+        opt.step()
+        loss.item()
+        project(params, init, constrained)
+
+    for _ in range(3):
+        step()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return (time.perf_counter() - start) / steps
+
+
+def main():
+    path, batch, c, h, w, threads, steps = sys.argv[1], *map(int, sys.argv[2:8])
+    device = sys.argv[8] if len(sys.argv) > 8 else "cpu"
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    m = torch.jit.load(path, map_location=device)
+    m.train()
+    x = torch.randn(batch, c, h, w, device=device)
+    y = torch.randint(0, 5, (batch,), device=device)
+    seconds = seconds_per_step(m, m, x, y, steps)
+    print(json.dumps({"imagesPerSecond": batch / seconds, "secondsPerStep": seconds}))
+
+
+if __name__ == "__main__":
+    main()

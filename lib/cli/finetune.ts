@@ -10,6 +10,8 @@ import { integerList, number, required } from './args.js';
 import { openData } from './data.js';
 import { Progress } from './progress.js';
 import { UsageError } from './usage.js';
+import { launchRanks } from './launch.js';
+import { resolveDistributed } from '../distributed/options.js';
 
 const D = FINE_TUNE_DEFAULTS;
 
@@ -33,6 +35,12 @@ manifest of path,label.
   --seed S             (default ${D.seed})       --threads T      LibTorch threads
   --resume             continue from DIR/checkpoints/last.pt
   --json               print the summary as JSON
+  --nproc N            train as N local processes (data-parallel, Gloo; each
+                       with --batch-size items per step); under torchrun or
+                       with MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK set,
+                       this process is one rank (docs/distributed.md)
+  --sync-batchnorm     BatchNorm statistics over every rank's batch
+  --dist-timeout S     seconds before a dead or hung rank stops the others (60)
 
 Writes DIR/model.pt (TorchScript, class names inside), DIR/metrics.jsonl
 (one line per epoch) and DIR/summary.json. Ctrl-C writes a checkpoint to
@@ -68,9 +76,15 @@ export async function finetune(argv: string[]): Promise<void> {
       'class-names': { type: 'string' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' },
       lr: { type: 'string' }, optimizer: { type: 'string' }, seed: { type: 'string' }, threads: { type: 'string' },
       resume: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
+      nproc: { type: 'string' }, 'sync-batchnorm': { type: 'boolean', default: false }, 'dist-timeout': { type: 'string' },
     },
   });
   const h = finetuneHelp;
+  const timeout = number('dist-timeout', v['dist-timeout'], h);
+  if (v.nproc !== undefined) return launchRanks(argv, number('nproc', v.nproc, h)!, v.threads !== undefined, timeout);
+  // One rank of a data-parallel job (or the only process): rank 0 alone writes and reports.
+  const rank = resolveDistributed(undefined)?.rank ?? 0;
+  const distributed = { ...(v['sync-batchnorm'] ? { syncBatchNorm: true } : {}), ...(timeout ? { timeout } : {}) };
   const out = required('out', v.out, h);
   const backbone = required('backbone', v.backbone, h);
   const reg = regulariser(v.method, number('extractor', v.extractor, h), number('classifier', v.classifier, h));
@@ -89,9 +103,9 @@ export async function finetune(argv: string[]): Promise<void> {
     ...(v.optimizer ? { name: v.optimizer as 'adam' } : {}),
     ...(v.lr ? { lr: number('lr', v.lr, h)! } : {}),
   };
-  mkdirSync(out, { recursive: true });
+  if (rank === 0) mkdirSync(out, { recursive: true });
   const metricsPath = join(out, 'metrics.jsonl');
-  if (!v.resume) rmSync(metricsPath, { force: true });
+  if (!v.resume && rank === 0) rmSync(metricsPath, { force: true });
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
@@ -107,8 +121,10 @@ export async function finetune(argv: string[]): Promise<void> {
       ...(v['batch-size'] ? { batchSize: number('batch-size', v['batch-size'], h)! } : {}),
       ...(v.threads ? { threads: number('threads', v.threads, h)! } : {}),
       checkpointDir: join(out, 'checkpoints'), resume: v.resume, signal: controller.signal,
-      onBatchEnd: (b) => progress.batch(b),
+      ...(Object.keys(distributed).length > 0 ? { distributed } : {}),
+      onBatchEnd: (b) => rank === 0 && progress.batch(b),
       onEpochEnd: (e: EpochEnd) => {
+        if (rank !== 0) return;
         appendFileSync(metricsPath, JSON.stringify(e) + '\n');
         progress.epoch(e);
       },
@@ -116,6 +132,7 @@ export async function finetune(argv: string[]): Promise<void> {
   } finally {
     process.off('SIGINT', onSigint);
   }
+  if (rank !== 0) return;
   await result.model.save(join(out, 'model.pt'));
   const summary = {
     method: v.method,

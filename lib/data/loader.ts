@@ -14,6 +14,7 @@ import { loaderOptionsSchema, type LoaderOptions, type ParsedLoaderOptions, type
 import { mapOrdered } from './ordered.js';
 import { convertChannels, valueTable, writeItem } from './pixels.js';
 import { deriveSeed, Rng, shuffle, Stream } from './rng.js';
+import { shardLength, shardOrder } from './shard.js';
 
 /** Float32 inputs of `shape` ([B, C, H, W], or [B, F] for feature vectors), row-major, with their labels. */
 export interface InputBatch {
@@ -58,14 +59,16 @@ export class DataLoader {
 
   /** Batches in an epoch when no item is skipped. */
   get batchesPerEpoch(): number {
-    const { batchSize, dropLast } = this.options;
-    return (dropLast ? Math.floor : Math.ceil)(this.dataset.size / batchSize);
+    const { batchSize, dropLast, shard } = this.options;
+    const items = shard ? shardLength(this.dataset.size, shard) : this.dataset.size;
+    return (dropLast ? Math.floor : Math.ceil)(items / batchSize);
   }
 
-  /** Dataset indices in the order epoch `epoch` visits them: a seeded permutation, or dataset order. */
+  /** Dataset indices in the order epoch `epoch` visits them: a seeded permutation, or dataset order; this rank's shard of it. */
   order(epoch: number): Int32Array {
-    const order = Int32Array.from({ length: this.dataset.size }, (_, i) => i);
-    return this.options.shuffle ? shuffle(order, new Rng(deriveSeed(this.options.seed, Stream.shuffle, epoch))) : order;
+    const all = Int32Array.from({ length: this.dataset.size }, (_, i) => i);
+    const order = this.options.shuffle ? shuffle(all, new Rng(deriveSeed(this.options.seed, Stream.shuffle, epoch))) : all;
+    return this.options.shard ? shardOrder(order, this.options.shard) : order;
   }
 
   /** One epoch's batches. Breaking out of the loop stops decoding. */

@@ -101,6 +101,20 @@ export const loaderOptionsSchema = z.strictObject({
   backbone: z.custom<readonly ParameterInfo[]>((v) => Array.isArray(v), 'backbone must be a parameter listing').optional(),
   /** Stops the epoch: the next batch rejects with ERR_ABORTED and decoding stops. */
   signal: z.instanceof(AbortSignal).optional(),
+  /**
+   * This rank's share of every epoch's order in a data-parallel job
+   * (DistributedSampler semantics, see shard.ts): `remainder` pads (default)
+   * or drops the items past a multiple of `count`, or (`none`) leaves the
+   * shards uneven so that every item is seen once (evaluation).
+   */
+  shard: z
+    .strictObject({
+      rank: z.number().int().nonnegative(),
+      count: positiveInt,
+      remainder: z.enum(['pad', 'drop', 'none']).default('pad'),
+    })
+    .refine((s) => s.rank < s.count, 'shard.rank must be below shard.count')
+    .optional(),
   /** Called once per epoch when items were skipped; the default emits a process warning. */
   onSkipped: z.custom<(summary: SkipSummary) => void>((v) => typeof v === 'function').optional(),
 });

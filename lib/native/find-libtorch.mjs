@@ -51,6 +51,11 @@ function describe(source, cmakePrefix, libDir, extra = {}) {
     get abiFlag() {
       return this.cxx11Abi === false ? 0 : 1;
     },
+    // c10d's Gloo backend compiles where Gloo's headers are (CMakeLists.txt decides the same way).
+    get distributedDefines() {
+      const gloo = [...this.includeDirs, '/usr/include'].some((d) => existsSync(join(d, 'gloo', 'config.h')));
+      return gloo ? ['USE_C10D_GLOO', 'MARS_WITH_GLOO'] : [];
+    },
   };
 }
 

@@ -96,6 +96,37 @@ export interface NativeSession extends NativeHandle {
   loadOptimizer(state: Buffer): void;
 }
 
+/** How one rank joins a data-parallel job (native/distributed/group.h). */
+export interface NativeGroupSpec {
+  masterAddr: string;
+  masterPort: number;
+  rank: number;
+  worldSize: number;
+  backend: 'gloo' | 'nccl';
+  /** This rank's device: `cpu` for Gloo, its own `cuda:N` for NCCL. */
+  device: string;
+  /** Where this rank's Gloo transport listens: a network interface, else an address. */
+  interface?: string;
+  host?: string;
+  /** Seconds. */
+  timeout: number;
+  joinTimeout: number;
+}
+
+/** One rank's membership of a job; collectives run on the compute thread, in call order. */
+export interface NativeProcessGroup {
+  readonly rank: number;
+  readonly worldSize: number;
+  /** Element-wise sum over every rank. */
+  allReduce(values: Float64Array): Promise<Float64Array>;
+  /** Every rank's `value` for `key`, in rank order (through the rendezvous store). */
+  exchange(key: string, value: string): Promise<string[]>;
+  barrier(): Promise<void>;
+  /** Leaves a reason where the other ranks look when their collectives fail. Never rejects. */
+  reportFailure(message: string): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
 /** A value of a module's inlined forward graph (native/graph.h). */
 export interface GraphValue {
   name: string;
@@ -180,7 +211,14 @@ export interface NativeAddon {
   loadModule(path: string, device: string, extraFiles: string[]): Promise<{ module: NativeModule; extraFiles: Record<string, string> }>;
   composeClassifier(backbone: NativeModule, featureDim: number, numClasses: number, pool: boolean): Promise<NativeModule>;
   identityModule(): NativeModule;
-  createSession(model: NativeModule, options: object, init?: Record<string, NativeTensor>): Promise<NativeSession>;
+  createSession(
+    model: NativeModule,
+    options: object,
+    init?: Record<string, NativeTensor>,
+    processGroup?: NativeProcessGroup,
+    parallel?: { syncBatchNorm: boolean; checkEvery: number },
+  ): Promise<NativeSession>;
+  createProcessGroup(spec: NativeGroupSpec): Promise<NativeProcessGroup>;
   info(): RuntimeInfo;
   setNumThreads(n: number): void;
   manualSeed(seed: number): void;

@@ -22,6 +22,10 @@ import { manualSeed, setNumThreads } from '../torch/runtime.js';
 import { learningRate } from './schedule.js';
 import { tensor } from '../torch/tensor.js';
 import { Trainer } from './trainer.js';
+import { jobFingerprint, shardFor, sumOverRanks } from './parallel.js';
+import { ProcessGroup } from '../distributed/group.js';
+import { resolveDistributed } from '../distributed/options.js';
+import type { Shard } from '../data/shard.js';
 
 export type { FineTuneOptions, EpochEnd, EpochBound, BatchEnd, SplitMetrics } from './options.js';
 
@@ -34,9 +38,11 @@ export interface FineTuneResult {
   test?: SplitMetrics;
   /** The epoch whose weights `model` holds (1-based). */
   bestEpoch: number;
+  /** In a data-parallel run: this process's rank (rank 0 alone wrote checkpoints). */
+  distributed?: { rank: number; worldSize: number };
 }
 
-function loaderFor(o: ParsedFineTuneOptions, data: Dataset, backbone: Module, train: boolean): DataLoader {
+function loaderFor(o: ParsedFineTuneOptions, data: Dataset, backbone: Module, train: boolean, shard?: Shard): DataLoader {
   return new DataLoader(data, {
     batchSize: o.batchSize,
     seed: o.seed,
@@ -45,20 +51,18 @@ function loaderFor(o: ParsedFineTuneOptions, data: Dataset, backbone: Module, tr
     backbone: backbone.parameters(),
     // Evaluation passes stop at once; the training loop checks the signal itself, to write last.pt first.
     ...(o.signal && !train ? { signal: o.signal } : {}),
+    ...(shard ? { shard } : {}),
   });
 }
 
-/** Summed loss and accuracy of the classifier on a split, in eval mode. */
-export async function evaluateSplit(trainer: Trainer, loader: DataLoader): Promise<SplitMetrics> {
-  let loss = 0;
-  let correct = 0;
-  let count = 0;
+/** Summed loss and accuracy of the classifier on a split (over every rank's shard), in eval mode. */
+export async function evaluateSplit(trainer: Trainer, loader: DataLoader, group?: ProcessGroup): Promise<SplitMetrics> {
+  let sums = [0, 0, 0];
   for await (const b of loader.epoch(0)) {
     const s = await trainer.evaluate(tensor(b.inputs, b.shape), tensor(b.labels));
-    loss += s.loss;
-    correct += s.correct;
-    count += s.count;
+    sums = [sums[0]! + s.loss, sums[1]! + s.correct, sums[2]! + s.count];
   }
+  const [loss, correct, count] = (await sumOverRanks(group, sums)) as [number, number, number];
   return { loss: count ? loss / count : NaN, accuracy: count ? correct / count : NaN, count };
 }
 
@@ -103,19 +107,38 @@ function checkClasses(o: ParsedFineTuneOptions): string[] {
 export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult> {
   const o = parseOptions(FineTuneSchema, options, 'fineTune options');
   const classNames = checkClasses(o);
+  const settings = resolveDistributed(o.distributed);
+  if (!settings) return train(o, classNames);
+  const group = await ProcessGroup.join(settings, o.device);
+  let finished = false;
+  try {
+    const result = await train({ ...o, device: group.device }, classNames, group);
+    finished = true;
+    return result;
+  } catch (e) {
+    if (!hasCode(e, 'ERR_DISTRIBUTED')) await group.reportFailure(e);
+    throw e;
+  } finally {
+    await group.leave(finished);
+  }
+}
+
+async function train(o: ParsedFineTuneOptions, classNames: string[], group?: ProcessGroup): Promise<FineTuneResult> {
   if (o.threads) setNumThreads(o.threads);
   manualSeed(o.seed);
   const backbone = typeof o.backbone === 'string' ? await load(o.backbone, { device: o.device }) : o.backbone;
-  const trainLoader = loaderFor(o, o.train, backbone, true);
+  const trainLoader = loaderFor(o, o.train, backbone, true, shardFor(group, true));
   // The training data in order with the evaluation transforms: item shape, DELTA's features, the bound.
   const trainInOrder = loaderFor(o, o.train, backbone, false);
-  const validationLoader = o.validation && loaderFor(o, o.validation, backbone, false);
+  const validationLoader = o.validation && loaderFor(o, o.validation, backbone, false, shardFor(group, false));
   const itemShape = await itemShapeOf(trainInOrder);
 
   const lastPath = o.checkpointDir && join(o.checkpointDir, 'last.pt');
   const bestPath = o.checkpointDir && join(o.checkpointDir, 'best.pt');
-  if (o.checkpointDir) mkdirSync(o.checkpointDir, { recursive: true });
+  if (o.checkpointDir && !group?.rank) mkdirSync(o.checkpointDir, { recursive: true });
   const resumed = o.resume && lastPath && existsSync(lastPath) ? await loadCheckpoint(lastPath, o.device) : undefined;
+  const history: EpochEnd[] = (resumed?.meta.history as EpochEnd[] | undefined) ?? [];
+  if (group) await group.agree('options', jobFingerprint(o, group, backbone, history.length));
 
   let head: HeadShape;
   let model: Module;
@@ -137,16 +160,17 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     pool: head.pool,
     ...(resumed?.init ? { init: resumed.init } : {}),
     ...(channelWeights ? { channelWeights } : {}),
+    ...(group ? { parallel: { group, syncBatchNorm: group.settings.syncBatchNorm, checkEvery: group.settings.checkEvery } } : {}),
   });
   if (resumed?.optimizer) trainer.loadOptimizer(resumed.optimizer);
 
-  const history: EpochEnd[] = (resumed?.meta.history as EpochEnd[] | undefined) ?? [];
   const meta = (epoch: number): CheckpointMeta => ({
     format: 1, classNames, method: o.regulariser.method, regulariser: o.regulariser, epoch, featureDim: head.featureDim, pool: head.pool,
     itemShape, evalTransforms: o.transforms.eval, history,
   });
+  // Rank 0 alone writes; every rank holds the same weights.
   const save = async (path: string | undefined, epoch: number) => {
-    if (path) await saveCheckpoint(path, model, meta(epoch), { init: trainer.initState(), optimizer: trainer.saveOptimizer() });
+    if (path && !group?.rank) await saveCheckpoint(path, model, meta(epoch), { init: trainer.initState(), optimizer: trainer.saveOptimizer() });
   };
 
   let best = { value: -Infinity, epoch: history.length, model: undefined as Module | undefined };
@@ -161,11 +185,19 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     let correct = 0;
     let count = 0;
     let batch = 0;
-    for await (const b of trainLoader.epoch(epoch)) {
-      if (o.signal?.aborted) {
+    const batchesOfEpoch = trainLoader.epoch(epoch)[Symbol.asyncIterator]();
+    for (;;) {
+      const next = await batchesOfEpoch.next();
+      // Ranks step together: the epoch ends when any rank runs out (one that
+      // skipped unreadable items may), and an abort on any rank stops all.
+      const [short, aborted] = await sumOverRanks(group, [next.done ? 1 : 0, o.signal?.aborted ? 1 : 0]);
+      if (aborted || short) await batchesOfEpoch.return?.();
+      if (aborted) {
         await save(lastPath, epoch);
         throw new MarsError('ERR_ABORTED', `fine-tuning aborted in epoch ${epoch + 1}${lastPath ? `; resume from ${lastPath}` : ''}`);
       }
+      if (short || next.done) break;
+      const b = next.value;
       let s;
       try {
         s = await trainer.step(tensor(b.inputs, b.shape), tensor(b.labels));
@@ -182,11 +214,12 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
       batch++;
       o.onBatchEnd?.({ epoch: epoch + 1, batch, batches, loss: s.loss, penalty: s.penalty, accuracy: s.correct / s.count, learningRate: lr });
     }
+    [loss, penalty, correct, count] = (await sumOverRanks(group, [loss, penalty, correct, count])) as [number, number, number, number];
     const entry: EpochEnd = {
       epoch: epoch + 1,
       learningRate: lr,
       train: { loss: loss / count, penalty: penalty / count, accuracy: correct / count, count },
-      ...(validationLoader ? { validation: await evaluateSplit(trainer, validationLoader) } : {}),
+      ...(validationLoader ? { validation: await evaluateSplit(trainer, validationLoader, group) } : {}),
       seconds: (performance.now() - started) / 1000,
       distances: trainer.distances(),
       ...(o.bound ? { bound: await epochBound(model, backbone, trainInOrder, o, radii) } : {}),
@@ -210,10 +243,11 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     model: new Classifier(finalModel, meta(history.length)),
     history,
     bestEpoch: best.model ? best.epoch : history.length,
+    ...(group ? { distributed: { rank: group.rank, worldSize: group.worldSize } } : {}),
   };
   if (o.test) {
     const scorer = best.model ? await Trainer.create(best.model, { regulariser: { method: 'none' }, pool: head.pool }) : trainer;
-    result.test = await evaluateSplit(scorer, loaderFor(o, o.test, backbone, false));
+    result.test = await evaluateSplit(scorer, loaderFor(o, o.test, backbone, false, shardFor(group, false)), group);
   }
   return result;
 }

@@ -6,6 +6,7 @@ import { Dataset } from '../data/dataset.js';
 import { transformSchema } from '../data/options.js';
 import { Module } from '../torch/module.js';
 import { RegulariserSchema } from './regularisers.js';
+import { DistributedSchema } from '../distributed/options.js';
 
 
 /** LibTorch's optimisers. The defaults are the reference's: Adam with AMSGrad, learning rate 1e-4. */
@@ -135,6 +136,14 @@ export const FineTuneSchema = z.strictObject({
       spectral: z.boolean().default(false),
     })
     .optional(),
+  /**
+   * Data-parallel training over several processes or hosts (docs/distributed.md):
+   * `true` or options, completed from MASTER_ADDR, MASTER_PORT, WORLD_SIZE,
+   * RANK, LOCAL_RANK; default: distributed exactly when WORLD_SIZE is set
+   * (as under torchrun); `false`: one process whatever the environment.
+   * `batchSize` is then per rank: the global batch is worldSize × batchSize.
+   */
+  distributed: z.union([z.boolean(), DistributedSchema]).optional(),
   onBatchEnd: fn<(e: BatchEnd) => void>('onBatchEnd').optional(),
   onEpochEnd: fn<(e: EpochEnd) => void>('onEpochEnd').optional(),
   signal: z.instanceof(AbortSignal).optional(),

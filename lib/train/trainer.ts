@@ -11,6 +11,7 @@ import type { NativeSession, StepStats, TensorDistance } from '../native/surface
 import { planRegulariser, RegulariserSchema, type RegulariserOptions, type RegulariserPlan } from './regularisers.js';
 import { HandleOwner } from '../torch/handle.js';
 import { Tensor, tensor } from '../torch/tensor.js';
+import type { ProcessGroup } from '../distributed/group.js';
 
 export type { StepStats, TensorDistance } from '../native/surface.js';
 
@@ -23,6 +24,8 @@ export interface TrainerOptions {
   init?: Record<string, Tensor>;
   /** DELTA's per-channel weights (one per backbone output channel). */
   channelWeights?: Float32Array;
+  /** One rank of a data-parallel job: gradients averaged over `group`, rank 0's weights at the start. */
+  parallel?: { group: ProcessGroup; syncBatchNorm: boolean; checkEvery: number };
 }
 
 /** A native training session; `dispose()` (or `using`) frees its snapshot W0 and optimiser state now. */
@@ -42,10 +45,13 @@ export class Trainer extends HandleOwner<NativeSession> {
       ? { alpha: plan.delta.alpha, channelWeights: tensor(options.channelWeights).handle }
       : undefined;
     const init = options.init && Object.fromEntries(Object.entries(options.init).map(([k, t]) => [k, t.handle]));
+    const p = options.parallel;
     const session = await native().createSession(
       model.handle,
       { pool: options.pool, optimizer, constraints: plan.constraints, penalties: plan.penalties, delta, bss: plan.bss },
       init,
+      p?.group.handle,
+      p && { syncBatchNorm: p.syncBatchNorm, checkEvery: p.checkEvery },
     );
     return new Trainer(session, plan);
   }

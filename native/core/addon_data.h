@@ -10,6 +10,7 @@ struct AddonData {
   Napi::FunctionReference tensorConstructor;
   Napi::FunctionReference moduleConstructor;
   Napi::FunctionReference sessionConstructor;
+  Napi::FunctionReference processGroupConstructor;
 };
 
 inline AddonData& GetAddonData(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }

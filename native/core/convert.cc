@@ -88,4 +88,26 @@ std::string StringArg(const Napi::CallbackInfo& info, size_t index, const char* 
   return info[index].As<Napi::String>().Utf8Value();
 }
 
+double NumberField(const Napi::Object& o, const char* key, double fallback) {
+  const Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return fallback;
+  Require(v.IsNumber(), std::string(key) + " must be a number");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  Require(std::isfinite(d), std::string(key) + " must be finite");
+  return d;
+}
+
+bool BoolField(const Napi::Object& o, const char* key, bool fallback) {
+  const Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return fallback;
+  Require(v.IsBoolean(), std::string(key) + " must be a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
+std::string StringField(const Napi::Object& o, const char* key) {
+  const Napi::Value v = o.Get(key);
+  Require(v.IsString(), std::string(key) + " must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
 }  // namespace mars

@@ -24,4 +24,10 @@ Napi::Array ShapeToJs(Napi::Env env, at::IntArrayRef shape);
 // The string argument `index` of a call, or ERR_INVALID_ARGUMENT naming `what`.
 std::string StringArg(const Napi::CallbackInfo& info, size_t index, const char* what);
 
+// Fields of an options object: `fallback` when undefined, ERR_INVALID_ARGUMENT
+// naming `key` when of the wrong type (or, for numbers, not finite).
+double NumberField(const Napi::Object& o, const char* key, double fallback);
+bool BoolField(const Napi::Object& o, const char* key, bool fallback);
+std::string StringField(const Napi::Object& o, const char* key);
+
 }  // namespace mars

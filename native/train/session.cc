@@ -12,6 +12,8 @@
 #include "bound/norms.h"
 #include "train/session_options.h"
 #include "core/tensor.h"
+#include "distributed/bindings.h"
+#include "distributed/data_parallel.h"
 
 namespace mars {
 namespace {
@@ -51,11 +53,10 @@ at::Tensor PenaltyTerm(const Penalty& p) {
   return Rows(diff).abs().sum(1).max();
 }
 
-std::shared_ptr<SessionState> BuildSession(std::shared_ptr<ModuleState> model, SessionSpec spec) {
+std::shared_ptr<SessionState> BuildSession(std::shared_ptr<ModuleState> model, SessionSpec spec,
+                                           std::shared_ptr<DistributedGroup> group, DataParallelSpec parallel) {
   auto s = std::make_shared<SessionState>();
   s->model = model;
-  s->backbone = model->module.attr("backbone").toModule();
-  s->head = model->module.attr("head").toModule();
   s->pool = spec.pool;
 
   std::map<std::string, at::Tensor> live;
@@ -65,6 +66,14 @@ std::shared_ptr<SessionState> BuildSession(std::shared_ptr<ModuleState> model, S
     if (p.value.requires_grad()) trainable.push_back(p.value);
   }
   for (const auto& b : model->module.named_buffers(true)) live[b.name] = b.value;
+  // Every rank starts from rank 0's tensors, before W0 is taken.
+  if (group) {
+    s->parallel = std::make_shared<DataParallel>(group, parallel, model->module, trainable);
+    s->parallel->BroadcastState();
+  }
+  const torch::jit::Module& net = s->parallel ? s->parallel->trainModule() : model->module;
+  s->backbone = net.attr("backbone").toModule();
+  s->head = net.attr("head").toModule();
   // W0: the given snapshot (resuming) or a copy of the weights now.
   for (const auto& [name, tensor] : live) {
     const auto given = spec.init.find(name);
@@ -92,7 +101,7 @@ std::shared_ptr<SessionState> BuildSession(std::shared_ptr<ModuleState> model, S
   if (spec.channelWeights.defined()) {
     s->deltaAlpha = spec.deltaAlpha;
     // The frozen starting backbone: a copy whose tensors are reset to W0.
-    torch::jit::Module frozen = DeepCopy(s->backbone);
+    torch::jit::Module frozen = DeepCopy(model->module.attr("backbone").toModule());
     torch::NoGradGuard noGrad;
     for (const auto& p : frozen.named_parameters(true)) p.value.copy_(s->init.at("backbone." + p.name));
     for (const auto& b : frozen.named_buffers(true)) b.value.copy_(s->init.at("backbone." + b.name));
@@ -159,8 +168,10 @@ StepResult TrainStep(SessionState& s, const at::Tensor& xIn, const at::Tensor& y
   const auto device = s.init.begin()->second.device();
   const at::Tensor x = xIn.to(device), y = yIn.to(device, at::kLong);
   torch::AutoGradMode grad(true);
-  s.model->module.train(true);
+  torch::jit::Module& net = s.parallel ? s.parallel->trainModule() : s.model->module;
+  net.train(true);
   s.optimizer->zero_grad();
+  const std::shared_ptr<void> parallelStep = s.parallel ? s.parallel->BeforeForward() : nullptr;
   // DELTA and BSS need the backbone's maps and features; the others run the
   // classifier's own forward as one TorchScript call, as Python would.
   at::Tensor maps, features, logits;
@@ -169,18 +180,24 @@ StepResult TrainStep(SessionState& s, const at::Tensor& xIn, const at::Tensor& y
     features = s.pool ? maps.mean({2, 3}) : maps;
     logits = s.head.forward({features}).toTensor();
   } else {
-    logits = s.model->module.forward({x}).toTensor();
+    logits = net.forward({x}).toTensor();
   }
   const at::Tensor ce = torch::nn::functional::cross_entropy(logits, y);
   const at::Tensor total = s.penalties.empty() && !maps.defined() ? ce : ce + BatchPenalty(s, x, maps, features);
   const double totalValue = total.item<double>();
-  if (!std::isfinite(totalValue)) {
-    throw CodedError("ERR_NONFINITE_LOSS", "the loss became " + std::to_string(totalValue) +
-                                               "; lower the learning rate or check the data for NaN/Inf");
+  const std::string advice = "; lower the learning rate or check the data for NaN/Inf";
+  // One rank alone must not stop: the others would wait for its gradients.
+  if (!std::isfinite(totalValue) && !s.parallel) {
+    throw CodedError("ERR_NONFINITE_LOSS", "the loss became " + std::to_string(totalValue) + advice);
   }
   total.backward();
+  if (s.parallel) {
+    const int ranks = s.parallel->AfterBackward(std::isfinite(totalValue));
+    if (ranks > 0) throw CodedError("ERR_NONFINITE_LOSS", "the loss became NaN or infinite on " + std::to_string(ranks) + " rank(s)" + advice);
+  }
   s.optimizer->step();
   Project(s);
+  if (s.parallel) s.parallel->AfterStep();
   StepResult r;
   r.loss = ce.item<double>();
   r.penalty = (total - ce).item<double>();
@@ -230,18 +247,27 @@ void SessionWrap::Init(Napi::Env env, Napi::Object exports) {
   exports.Set("createSession", Napi::Function::New(env, &SessionWrap::Create, "createSession"));
 }
 
-// createSession(classifier, options, init?) -> Promise<Session>
+// createSession(classifier, options, init?, processGroup?, { syncBatchNorm, checkEvery }?) -> Promise<Session>
 Napi::Value SessionWrap::Create(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_INVALID_ARGUMENT", "createSession", [&]() -> Napi::Value {
     auto model = ModuleWrap::FromJs(info[0], "model");
     Require(info.Length() > 1 && info[1].IsObject(), "options must be an object");
     SessionSpec spec = ReadSessionSpec(info[1].As<Napi::Object>(), info.Length() > 2 ? info[2] : env.Undefined());
+    std::shared_ptr<DistributedGroup> group;
+    DataParallelSpec parallel;
+    if (info.Length() > 3 && !info[3].IsUndefined()) {
+      group = ProcessGroupWrap::FromJs(info[3], "processGroup");
+      Require(info.Length() > 4 && info[4].IsObject(), "data-parallel options must be an object");
+      const auto o = info[4].As<Napi::Object>();
+      parallel.syncBatchNorm = BoolField(o, "syncBatchNorm", false);
+      parallel.checkEvery = static_cast<int64_t>(NumberField(o, "checkEvery", 0));
+    }
     return RunAsync<std::shared_ptr<SessionState>>(
         env, "ERR_TORCH", "cannot start the session",
-        [model, spec]() {
+        [model, spec, group, parallel]() {
           std::lock_guard<std::mutex> lock(model->mutex);
-          return BuildSession(model, spec);
+          return BuildSession(model, spec, group, parallel);
         },
         [](Napi::Env env, std::shared_ptr<SessionState>& s) -> Napi::Value {
           // The session owns W0 (a copy of every parameter and buffer); the optimiser's state grows as it steps.

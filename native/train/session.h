@@ -20,6 +20,8 @@
 
 namespace mars {
 
+class DataParallel;
+
 enum class ConstraintType { Mars, Frobenius, BatchNorm };
 enum class PenaltyNorm { Mars, L2Squared };
 
@@ -57,6 +59,8 @@ struct SessionState {
   // BSS: shrink the k smallest singular values of the batch's feature matrix.
   double bssEta = 0;
   int64_t bssK = 0;
+  // One rank of a data-parallel job (distributed/data_parallel.h); null in one process.
+  std::shared_ptr<DataParallel> parallel;
 };
 
 class SessionWrap : public Handle<SessionWrap, std::shared_ptr<SessionState>> {

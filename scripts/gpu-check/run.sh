@@ -7,13 +7,7 @@
 #  3. runs scripts/gpu-check/check.py (the projection kernels as a PyTorch extension).
 # Logs and JSON go to $OUT.
 set -uo pipefail
-OUT=${OUT:-/tmp/gpu-check}
-mkdir -p "$OUT" /tmp/nodebin
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/gpu.txt"
-python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)' | tee -a "$OUT/gpu.txt"
-xz -dc .devcarry/node.xz > /tmp/nodebin/node && chmod +x /tmp/nodebin/node
-export PATH=/tmp/nodebin:$PATH
-prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+source "$(dirname "$0")/setup.sh"
 echo "== build against $prefix"
 start=$(date +%s)
 cmake -S . -B /tmp/bcuda -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
