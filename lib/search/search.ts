@@ -2,7 +2,7 @@
  * search(): choose a method's hyperparameters. Each trial fine-tunes with one
  * setting on every split of the selection data and is scored on validation
  * after its last epoch; the sampler proposes the next setting from the
- * trials it knows. Trial i knows exactly the trials 0..i−jobs (it waits for
+ * trials it knows. Trial i (from 1) knows exactly the trials 1..i−jobs (it waits for
  * them), so a search is reproducible for a given seed and job count whatever
  * the timing, and a resumed one proposes what an unbroken one would have.
  */
@@ -134,10 +134,10 @@ export async function search(options: SearchOptions): Promise<SearchResult> {
   let finishedHere = 0;
 
   const scheduler: Scheduler = {
-    pending: Array.from({ length: o.trials }, (_, id) => id).filter((id) => !finished.has(id)),
+    pending: Array.from({ length: o.trials }, (_, i) => i + 1).filter((id) => !finished.has(id)),
     prepare(id) {
       const last = id - o.jobs;
-      if (usesKnown) for (let j = 0; j <= last; j++) if (!finished.has(j)) return undefined;
+      if (usesKnown) for (let j = 1; j <= last; j++) if (!finished.has(j)) return undefined;
       const known = usesKnown ? ranked(o.objective, [...finished.values()].filter((r) => r.id <= last)) : [];
       const params = suggest(o.sampler, space, known.map((r) => r.params), new Rng(deriveSeed(base.seed, Stream.search, id)));
       return { id, params, known: known.map((r) => ({ complete: r.status === 'complete', curve: curveOf(o.objective, r) })) };

@@ -41,6 +41,7 @@ export interface FoldScore extends EpochScore {
 
 /** One line of trials.jsonl. */
 export interface TrialRecord {
+  /** 1, 2, ...: trial i draws from its own random stream and knows the trials 1..i−jobs. */
   id: number;
   /** `pruned`: stopped early by the pruner; `failed`: the loss became NaN or infinite. */
   status: 'complete' | 'pruned' | 'failed';

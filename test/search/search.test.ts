@@ -27,7 +27,7 @@ const lines = (dir: string) => readFileSync(join(dir, 'trials.jsonl'), 'utf8').t
 describe('search', () => {
   it('scores each trial as fineTune scores the same setting on the same folds', async () => {
     const r = await search({ fineTune: base(), regulariser: { method: 'mars-sp' }, trials: 2, sampler: { type: 'random' }, selection: { type: 'cv', folds: 2 }, threads: 1 });
-    expect(r.trials.map((t) => t.id)).toEqual([0, 1]);
+    expect(r.trials.map((t) => t.id)).toEqual([1, 2]);
     const folds = stratifiedKFold(train, { folds: 2, seed: 3 });
     for (const t of r.trials) {
       let correct = 0;
