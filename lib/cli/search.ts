@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { search, type SearchOptions, type SearchProgress, type TrialEpoch, type TrialRecord } from '../search/index.js';
 import { METHODS, type Method } from '../train/regularisers.js';
-import { integerList, number, required } from './args.js';
-import { openData } from './data.js';
+import { number, required } from './args.js';
+import { dataFlags, openData } from './data.js';
 import { duration, pct } from './progress.js';
 import { UsageError } from './usage.js';
 
@@ -100,12 +100,7 @@ export async function searchCommand(argv: string[]): Promise<void> {
   const out = required('out', v.out, h);
   const method = choiceOf<Method>('method', v.method, METHODS)!;
   const seed = number('seed', v.seed, h) ?? 0;
-  const flags = {
-    seed,
-    ...(v.classes ? { classes: integerList('classes', v.classes, h)! } : {}),
-    ...(v['per-class'] ? { perClass: number('per-class', v['per-class'], h)! } : {}),
-    ...(v['class-names'] ? { classNames: v['class-names'].split(',').map((x) => x.trim()) } : {}),
-  };
+  const flags = dataFlags(v, seed, h);
   if (v.val && v.folds) throw new UsageError('give --val or --folds, not both', h);
   if (v.test && !v.refit) throw new UsageError('--test scores the refitted model; add --refit', h);
   const train = await openData(required('train', v.train, h), flags, true);

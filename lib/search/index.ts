@@ -15,5 +15,5 @@ export { SearchSchema, SelectionSchema, type SearchOptions, type SearchProgress,
 export { choice, defaultSpace, int, logUniform, uniform, type Dimension, type ParamValue, type Params, type Space } from './space.js';
 export { suggest, type SamplerOptions } from './samplers.js';
 export { stratifiedHoldout, stratifiedKFold, type Fold, type HoldoutOptions, type KFoldOptions } from './folds.js';
-export { type PrunerOptions } from './pruner.js';
+export type { PrunerOptions } from './pruner.js';
 export type { EpochScore, FoldScore, Objective, TrialEpoch, TrialRecord } from './trial.js';

@@ -53,25 +53,32 @@ function inProcess(ctx: TrialContext, signal: AbortSignal): Executor {
 class ChildExecutor implements Executor {
   private readonly child: ChildProcess;
   private current?: { resolve: (r: TrialRecord) => void; reject: (e: Error) => void; onEpoch: (e: TrialEpoch) => void };
+  /** Why this worker can run no more trials (it failed to start, or exited). */
+  private broken?: MarsError;
 
   constructor(context: WireContext) {
     this.child = fork(WORKER, [], { serialization: 'advanced', execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.child.on('message', (m: ToParent) => {
+      if (m.type === 'epoch') return this.current?.onEpoch(m.epoch);
       const c = this.current;
-      if (!c) return;
-      if (m.type === 'epoch') return c.onEpoch(m.epoch);
       this.current = undefined;
-      if (m.type === 'done') c.resolve(m.record);
-      else c.reject(new MarsError(m.code as ErrorCode, m.message));
+      if (m.type === 'done') c?.resolve(m.record);
+      else this.fail(new MarsError(m.code as ErrorCode, m.message), c);
     });
-    this.child.on('exit', (code, signal) => {
-      this.current?.reject(new MarsError('ERR_TRAINING', `a search worker exited (${signal ?? `code ${code}`}) during a trial`));
-      this.current = undefined;
-    });
+    this.child.on('error', (e) => this.fail(new MarsError('ERR_TRAINING', `a search worker failed: ${e.message}`)));
+    this.child.on('exit', (code, signal) => this.fail(new MarsError('ERR_TRAINING', `a search worker exited (${signal ?? `code ${code}`})`)));
     this.child.send({ type: 'init', context } satisfies ToWorker);
   }
 
+  /** Rejects the trial in flight (or `c`); an error outside a trial breaks the worker for good. */
+  private fail(e: MarsError, c = this.current): void {
+    if (!c) this.broken ??= e;
+    if (c === this.current) this.current = undefined;
+    c?.reject(e);
+  }
+
   run(task: TrialTask, onEpoch: (e: TrialEpoch) => void): Promise<TrialRecord> {
+    if (this.broken) return Promise.reject(this.broken);
     return new Promise((resolve, reject) => {
       this.current = { resolve, reject, onEpoch };
       this.child.send({ type: 'run', task } satisfies ToWorker);

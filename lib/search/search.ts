@@ -97,9 +97,9 @@ function ranked(objective: Objective, records: readonly TrialRecord[]): TrialRec
   return [...records].sort((a, b) => {
     if (a.status !== b.status) return order[a.status] - order[b.status];
     if (a.status === 'complete') {
-      const [sa, sb] = [a, b].map((r) => ({ accuracy: r.accuracy!, loss: r.loss! }));
-      if (better(objective, sa!, sb!)) return -1;
-      if (better(objective, sb!, sa!)) return 1;
+      const [sa, sb] = [{ accuracy: a.accuracy!, loss: a.loss! }, { accuracy: b.accuracy!, loss: b.loss! }];
+      if (better(objective, sa, sb)) return -1;
+      if (better(objective, sb, sa)) return 1;
     }
     return a.id - b.id;
   });

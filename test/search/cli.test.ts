@@ -104,4 +104,17 @@ describe('mars-ft search', () => {
     expect(other.status).toBe(1);
     expect(other.stderr).toMatch(/other settings \(regulariser, space differ\)/);
   });
+
+  it('a trial failing in a child process stops the search with its error code, without hanging', () => {
+    // Validation data of 2 classes against training data of 3: every trial's fineTune refuses it.
+    const two = join(dir, 'two-classes');
+    for (const name of ['red', 'green']) {
+      mkdirSync(join(two, name), { recursive: true });
+      writeFileSync(join(two, name, '0.png'), readFileSync(join(data, name, '0.png')));
+    }
+    const r = spawnSync(process.execPath, [CLI, 'search', ...common.filter((a, i) => a !== '--folds' && common[i - 1] !== '--folds'),
+      '--val', two, '--trials', '2', '--jobs', '2', '--threads', '2', '--out', join(dir, 'failing')], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/\[ERR_DATA_LABEL\].*validation has 2 classes but train has 3/);
+  });
 });
