@@ -38,34 +38,50 @@ Writes DIR/search.json (the settings), DIR/trials.jsonl (one line per
 finished trial: id, status, params, score, per-fold scores, seconds) and
 DIR/best.json (method, params, score). Ctrl-C stops; the finished trials stay.`;
 
-/** One line per finished trial; on a terminal, a status line redrawn below them as epochs end. */
+/**
+ * One line per finished trial; on a terminal, below them, a status line
+ * redrawn as epochs end: best so far, ETA, and each running trial (i of N).
+ */
 class SearchDisplay {
   private readonly tty = Boolean(process.stderr.isTTY);
-  private status = '';
-  private last?: SearchProgress;
+  private readonly width = Math.min(process.stderr.columns || 120, 160) - 1;
+  private progress?: SearchProgress;
   private readonly running = new Map<number, string>();
 
   private draw(): void {
     if (!this.tty) return;
-    const best = this.last?.best;
-    const head = `${this.last ? `${this.last.done}/${this.last.total}` : 'no trial yet'} done` + (best ? ` | best ${pct(best.accuracy)} (trial ${best.id})` : '') + ` | ETA ${duration(this.last?.eta ?? NaN)}`;
-    const width = Math.min(process.stderr.columns || 120, 160) - 1;
-    this.status = [head, ...this.running.values()].join(' | ').slice(0, width);
-    process.stderr.write(`\r${this.status.padEnd(width)}`);
+    const p = this.progress;
+    const head = [
+      ...(p?.best ? [`best ${pct(p.best.accuracy)} (trial ${p.best.id})`] : []),
+      `${p?.done ?? 0} done, ETA ${duration(p?.eta ?? NaN)}`,
+    ];
+    process.stderr.write(`\r${[...head, ...this.running.values()].join(' | ').slice(0, this.width).padEnd(this.width)}`);
+  }
+
+  /** Clears the status line. */
+  clear(): void {
+    if (this.tty) process.stderr.write(`\r${' '.repeat(this.width)}\r`);
+  }
+
+  start(id: number, p: SearchProgress): void {
+    this.progress = p;
+    this.running.set(id, `trial ${id} of ${p.total}`);
+    this.draw();
   }
 
   epoch(e: TrialEpoch): void {
-    this.running.set(e.trial, `trial ${e.trial}: split ${e.split + 1}/${e.splits} epoch ${e.epoch}/${e.epochs} val ${pct(e.validation.accuracy)}`);
+    this.running.set(e.trial, `trial ${e.trial} of ${this.progress!.total}: split ${e.split + 1}/${e.splits} epoch ${e.epoch}/${e.epochs} val ${pct(e.validation.accuracy)}`);
     this.draw();
   }
 
   trial(t: TrialRecord, p: SearchProgress): void {
     this.running.delete(t.id);
-    this.last = p;
+    this.progress = p;
     const params = Object.entries(t.params).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toPrecision(4) : v}`).join(', ');
     const line = `trial ${t.id} of ${p.total} ${t.status}: ${params} -> val acc ${pct(t.accuracy)} loss ${t.loss?.toFixed(4) ?? '-'} (${t.seconds.toFixed(1)} s)` +
       (p.best ? ` | best ${pct(p.best.accuracy)} (trial ${p.best.id})` : '') + ` | ETA ${duration(p.eta ?? NaN)}`;
-    process.stderr.write(this.tty ? `\r${line.padEnd(this.status.length)}\n` : `${line}\n`);
+    this.clear();
+    process.stderr.write(`${line}\n`);
     this.draw();
   }
 }
@@ -132,9 +148,11 @@ export async function searchCommand(argv: string[]): Promise<void> {
       ...optional('jobs', number('jobs', v.jobs, h)),
       ...optional('threads', number('threads', v.threads, h)),
       out, refit: v.refit, ...optional('test', test), signal: controller.signal,
+      onTrialStart: (t, p) => display.start(t.id, p),
       onEpochEnd: (e) => display.epoch(e),
       onTrialEnd: (t, p) => display.trial(t, p),
     });
+    display.clear();
     if (result.model) await result.model.save(join(out, 'model.pt'));
     const summary = {
       method, params: result.best.params, score: result.best.score, accuracy: result.best.accuracy, loss: result.best.loss, trial: result.best.id,
@@ -147,6 +165,7 @@ export async function searchCommand(argv: string[]): Promise<void> {
         (result.test ? `; refitted, test accuracy ${pct(result.test.accuracy)}` : '') + `; wrote ${join(out, 'best.json')}${result.model ? ` and ${join(out, 'model.pt')}` : ''}\n`);
     }
   } finally {
+    display.clear();
     process.off('SIGINT', onSigint);
   }
 }

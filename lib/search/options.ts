@@ -7,7 +7,7 @@ import { RegulariserSchema } from '../train/regularisers.js';
 import { HoldoutSchema, KFoldSchema } from './folds.js';
 import { PrunerSchema } from './pruner.js';
 import { SamplerSchema } from './samplers.js';
-import { SpaceSchema } from './space.js';
+import { SpaceSchema, type Params } from './space.js';
 import type { TrialEpoch, TrialRecord } from './trial.js';
 
 /** Below this many training items in some class (and without a validation set), the default selection is k-fold. */
@@ -67,7 +67,7 @@ export const SearchSchema = z.strictObject({
   /** Scored by the refitted model. */
   test: dataset.optional(),
   signal: z.instanceof(AbortSignal).optional(),
-  onTrialStart: fn<(t: { id: number; params: Record<string, unknown> }) => void>('onTrialStart').optional(),
+  onTrialStart: fn<(t: { id: number; params: Params }, p: SearchProgress) => void>('onTrialStart').optional(),
   onEpochEnd: fn<(e: TrialEpoch) => void>('onEpochEnd').optional(),
   onTrialEnd: fn<(t: TrialRecord, p: SearchProgress) => void>('onTrialEnd').optional(),
 });

@@ -4,8 +4,9 @@
  * Bergstra et al., 2011, independent per dimension as hyperopt and Optuna do
  * by default) draws at random until `startup` trials are known, then splits
  * the known trials into the best ⌈0.1 n⌉ (at most 25, Optuna's rule) and the
- * rest, fits a Parzen estimator l to the first and g to the second, draws
- * `candidates` points from l and keeps the one with the largest l/g.
+ * rest, fits a Parzen estimator l to the first and g to the second (each in
+ * trial order, for linear forgetting), draws `candidates` points from l and
+ * keeps the one with the largest l/g.
  *
  * A sampler is a pure function of the space, the known trials and the
  * trial's own random stream, so a resumed search suggests what the first run
@@ -80,16 +81,23 @@ function tpeChoice(values: readonly ParamValue[], good: ParamValue[], bad: Param
   return values[best]!;
 }
 
+/** A known trial: its parameters and id (its place in time, for forgetting). */
+export interface Known {
+  id: number;
+  params: Params;
+}
+
 /**
- * The parameters of the next trial. `known` holds the known trials' parameters
- * ranked best first; values outside the space (an edited space) are ignored.
+ * The parameters of the next trial. `known` holds the known trials ranked
+ * best first; values outside the space (an edited space) are ignored.
  */
-export function suggest(config: SamplerConfig, space: Space, known: readonly Params[], rng: Rng): Params {
+export function suggest(config: SamplerConfig, space: Space, known: readonly Known[], rng: Rng): Params {
   if (config.type === 'random' || known.length < config.startup) return randomParams(space, rng);
   const split = goodCount(known.length);
   const out: Params = {};
   for (const [key, d] of Object.entries(space)) {
-    const column = (trials: readonly Params[]) => trials.map((p) => p[key]).filter((v): v is ParamValue => v !== undefined && contains(d, v));
+    const column = (trials: readonly Known[]) =>
+      [...trials].sort((a, b) => a.id - b.id).map((t) => t.params[key]).filter((v): v is ParamValue => v !== undefined && contains(d, v));
     const good = column(known.slice(0, split));
     const bad = column(known.slice(split));
     out[key] = d.type === 'choice'

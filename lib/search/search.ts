@@ -18,7 +18,7 @@ import { RegulariserSchema, type Regulariser, type RegulariserOptions } from '..
 import { parseOptions } from '../util/parse-options.js';
 import { stratifiedHoldout, stratifiedKFold } from './folds.js';
 import { Journal } from './journal.js';
-import { CV_BELOW_PER_CLASS, SearchSchema, SelectionSchema, type ParsedSearchOptions, type SearchOptions } from './options.js';
+import { CV_BELOW_PER_CLASS, SearchSchema, SelectionSchema, type ParsedSearchOptions, type SearchOptions, type SearchProgress } from './options.js';
 import { runPool, type Scheduler } from './runner.js';
 import { suggest } from './samplers.js';
 import { defaultSpace, type Space } from './space.js';
@@ -132,6 +132,14 @@ export async function search(options: SearchOptions): Promise<SearchResult> {
   };
   const started = performance.now();
   let finishedHere = 0;
+  const progress = (): SearchProgress => {
+    const best = bestOf();
+    const remaining = Math.max(0, o.trials - journal.records.length);
+    return {
+      done: journal.records.length, total: o.trials, ...(best ? { best } : {}),
+      ...(finishedHere ? { eta: ((performance.now() - started) / 1000 / finishedHere) * remaining } : {}),
+    };
+  };
 
   const scheduler: Scheduler = {
     pending: Array.from({ length: o.trials }, (_, i) => i + 1).filter((id) => !finished.has(id)),
@@ -139,10 +147,10 @@ export async function search(options: SearchOptions): Promise<SearchResult> {
       const last = id - o.jobs;
       if (usesKnown) for (let j = 1; j <= last; j++) if (!finished.has(j)) return undefined;
       const known = usesKnown ? ranked(o.objective, [...finished.values()].filter((r) => r.id <= last)) : [];
-      const params = suggest(o.sampler, space, known.map((r) => r.params), new Rng(deriveSeed(base.seed, Stream.search, id)));
+      const params = suggest(o.sampler, space, known, new Rng(deriveSeed(base.seed, Stream.search, id)));
       return { id, params, known: known.map((r) => ({ complete: r.status === 'complete', curve: curveOf(o.objective, r) })) };
     },
-    started: (task) => o.onTrialStart?.({ id: task.id, params: task.params }),
+    started: (task) => o.onTrialStart?.({ id: task.id, params: task.params }, progress()),
     epoch: (e) => o.onEpochEnd?.(e),
     async finished(record) {
       finished.set(record.id, record);
@@ -150,11 +158,7 @@ export async function search(options: SearchOptions): Promise<SearchResult> {
       finishedHere++;
       const best = bestOf();
       if (best?.id === record.id) await writeBest(best);
-      const remaining = Math.max(0, o.trials - journal.records.length);
-      o.onTrialEnd?.(record, {
-        done: journal.records.length, total: o.trials, ...(best ? { best } : {}),
-        eta: ((performance.now() - started) / 1000 / finishedHere) * remaining,
-      });
+      o.onTrialEnd?.(record, progress());
     },
   };
   await runPool(ctx, o.jobs, scheduler, o.signal);

@@ -16,7 +16,9 @@ function integral(m: ReturnType<typeof parzen>, from = m.low, to = m.high, n = 2
 }
 
 describe('Parzen estimator', () => {
-  const cases: [number[], number, number][] = [[[], 0, 1], [[0.3], 0, 1], [[0.1, 0.12, 0.9], 0, 1], [[-9.5, -9.4, -2, -1.1], -10, -1], [[0.5, 0.5, 0.5], 0.5, 3.5]];
+  const cases: [number[], number, number][] = [[[], 0, 1], [[0.3], 0, 1], [[0.1, 0.12, 0.9], 0, 1], [[-9.5, -9.4, -2, -1.1], -10, -1], [[0.5, 0.5, 0.5], 0.5, 3.5],
+    // More than 25: the older observations weigh less (linear forgetting).
+    [Array.from({ length: 40 }, (_, i) => 0.5 + (3 * ((i * 7) % 40)) / 40), 0.5, 3.5]];
   it.each(cases)('integrates to 1 on its interval (observations %j on [%d, %d])', (obs, low, high) => {
     expect(integral(parzen(obs, low, high))).toBeCloseTo(1, 4);
   });
@@ -68,12 +70,12 @@ describe('TPE', () => {
 
   /** The best regret after each of `n` trials of one sequential search. */
   function curve(type: 'random' | 'tpe', seed: number, n: number): number[] {
-    const known: { p: Params; r: number }[] = [];
+    const known: { id: number; params: Params; r: number }[] = [];
     const best: number[] = [];
     for (let i = 1; i <= n; i++) {
-      const ranked = [...known].sort((a, b) => a.r - b.r).map((k) => k.p);
-      const p = suggest(type === 'tpe' ? { type, startup: 5, candidates: 24 } : { type }, space, ranked, new Rng(seed * 1000 + i));
-      known.push({ p, r: regret(p) });
+      const ranked = [...known].sort((a, b) => a.r - b.r);
+      const params = suggest(type === 'tpe' ? { type, startup: 5, candidates: 24 } : { type }, space, ranked, new Rng(seed * 1000 + i));
+      known.push({ id: i, params, r: regret(params) });
       best.push(Math.min(...known.map((k) => k.r)));
     }
     return best;
@@ -81,14 +83,14 @@ describe('TPE', () => {
 
   it('keeps every suggestion inside the space', () => {
     for (let seed = 0; seed < 10; seed++) {
-      const known: Params[] = [];
+      const known: { id: number; params: Params }[] = [];
       for (let i = 0; i < 30; i++) {
         const p = suggest({ type: 'tpe', startup: 3, candidates: 24 }, space, known, new Rng(seed * 100 + i));
         expect(p.radius).toBeGreaterThanOrEqual(Math.exp(0.5));
         expect(p.radius).toBeLessThanOrEqual(Math.exp(3.5));
         expect(p.weight).toBeGreaterThanOrEqual(Math.exp(-10));
         expect(p.weight).toBeLessThanOrEqual(Math.exp(-1));
-        known.unshift(p);
+        known.unshift({ id: i, params: p });
       }
     }
   });
@@ -106,7 +108,7 @@ describe('TPE', () => {
 
   it('prefers the choice that the best trials share', () => {
     const c: Space = { c: choice(['x', 'y', 'z']) };
-    const known: Params[] = [...Array(5).fill({ c: 'y' }), ...Array(20).fill({ c: 'x' }), ...Array(20).fill({ c: 'z' })];
+    const known = [...Array(5).fill('y'), ...Array(20).fill('x'), ...Array(20).fill('z')].map((c, id) => ({ id, params: { c } }));
     const picks = Array.from({ length: 200 }, (_, i) => suggest({ type: 'tpe', startup: 5, candidates: 24 }, c, known, new Rng(i)).c);
     expect(picks.filter((p) => p === 'y').length).toBeGreaterThan(190);
   });
