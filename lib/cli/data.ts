@@ -2,12 +2,23 @@
 import { Dataset } from '../data/dataset.js';
 import { openDataset } from '../data/spec.js';
 import { MarsError } from '../errors.js';
+import { integerList, number } from './args.js';
 
 export interface DataFlags {
   classes?: number[];
   perClass?: number;
   classNames?: string[];
   seed?: number;
+}
+
+/** The data flags as given on the command line (--classes, --per-class, --class-names) with the run's seed. */
+export function dataFlags(v: { classes?: string; 'per-class'?: string; 'class-names'?: string }, seed: number, help: string): DataFlags {
+  return {
+    seed,
+    ...(v.classes ? { classes: integerList('classes', v.classes, help)! } : {}),
+    ...(v['per-class'] ? { perClass: number('per-class', v['per-class'], help)! } : {}),
+    ...(v['class-names'] ? { classNames: v['class-names'].split(',').map((s) => s.trim()) } : {}),
+  };
 }
 
 /** Gives the classes new names, in label order. */

@@ -6,8 +6,8 @@ import { fineTune, type FineTuneResult } from '../train/finetune.js';
 import { FINE_TUNE_DEFAULTS, type EpochEnd } from '../train/options.js';
 import { METHODS, type RegulariserOptions } from '../train/regularisers.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { integerList, number, required } from './args.js';
-import { openData } from './data.js';
+import { number, required } from './args.js';
+import { dataFlags, openData } from './data.js';
 import { Progress } from './progress.js';
 import { UsageError } from './usage.js';
 import { launchRanks } from './launch.js';
@@ -89,12 +89,7 @@ export async function finetune(argv: string[]): Promise<void> {
   const backbone = required('backbone', v.backbone, h);
   const reg = regulariser(v.method, number('extractor', v.extractor, h), number('classifier', v.classifier, h));
   const seed = number('seed', v.seed, h) ?? D.seed;
-  const flags = {
-    seed,
-    ...(v.classes ? { classes: integerList('classes', v.classes, h)! } : {}),
-    ...(v['per-class'] ? { perClass: number('per-class', v['per-class'], h)! } : {}),
-    ...(v['class-names'] ? { classNames: v['class-names'].split(',').map((s) => s.trim()) } : {}),
-  };
+  const flags = dataFlags(v, seed, h);
   const train = await openData(required('train', v.train, h), flags, true);
   const test = await openData(required('test', v.test, h), flags, false);
   const validation = v.val ? await openData(v.val, flags, false) : undefined;

@@ -5,13 +5,14 @@
  */
 import type { BatchEnd, EpochEnd } from '../train/options.js';
 
-function duration(seconds: number): string {
+/** 42s, 3m05s, 1h02m; `?` when unknown. */
+export function duration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';
   const s = Math.round(seconds);
   return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
 
-const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : `${(100 * x).toFixed(1)}%`);
+export const pct = (x: number | undefined | null) => (x === undefined || x === null || Number.isNaN(x) ? '-' : `${(100 * x).toFixed(1)}%`);
 
 export class Progress {
   private readonly started = performance.now();

@@ -11,6 +11,10 @@ export const Stream = {
   perClass: 3,
   fraction: 4,
   split: 5,
+  /** Cross-validation folds (lib/search). */
+  folds: 6,
+  /** A search's sampler, one stream per trial (lib/search). */
+  search: 7,
 } as const;
 
 /** Hashes 32-bit words into one seed (murmur3 finaliser per word) so nearby inputs give unrelated streams. */

@@ -5,6 +5,7 @@
 #include <torch/utils.h>
 #include <torch/version.h>
 
+#include "core/compute_thread.h"
 #include "core/errors.h"
 #include "core/handle.h"
 
@@ -31,7 +32,11 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// setNumThreads(n): LibTorch's intra-op thread count for this process.
+// setNumThreads(n): LibTorch's intra-op thread count for this process. The
+// OpenMP team size belongs to the thread that forks it, and LibTorch reads
+// the global count into a thread only before that thread's first parallel
+// op, so the compute thread, which runs every op, is told too (in order with
+// the work already queued); else only the first call before any work counted.
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_INVALID_ARGUMENT", "setNumThreads", [&]() -> Napi::Value {
@@ -39,6 +44,7 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
     const int n = info[0].As<Napi::Number>().Int32Value();
     Require(n >= 1 && n <= 1024, "threads must be between 1 and 1024");
     at::set_num_threads(n);
+    ComputeThread::Get().Post([n] { at::set_num_threads(n); });
     return env.Undefined();
   });
 }

@@ -1,26 +1,34 @@
 #!/usr/bin/env node
 // benchmarks.md A: does the method work? Transfer from the embedded backbone
 // (Fashion-MNIST classes 0-4) to classes 5-9 with n training images per class,
-// for every regulariser and for training from scratch. Each row searches the
-// same grid of its own hyperparameter(s) on a separate validation set (10 per
-// class; ties in accuracy go to the lower validation loss), then retrains its best setting on train+validation with 5 paired
-// seeds (seed s draws the same images for every row) and scores on the full
-// test split: mean, std and 95% confidence interval. Writes
-// bench/results/accuracy-n<N>.json. Needs `npm run build`.
-//   node scripts/experiments/accuracy.mjs --n 10 [--seeds 5] [--epochs 20]
+// for every regulariser and for training from scratch. Each row with
+// hyperparameters chooses them with the package's `search` (the method's
+// default space, the same number of trials for every row) on draw 0's n + 10
+// images per class: stratified k-fold cross-validation (default), or with
+// --val the separate validation set of 10 per class (ties in accuracy go to
+// the lower validation loss). Then it retrains its best setting on
+// train+validation with paired seeds (seed s draws the same images for every
+// row) and scores on the full test split: mean, std and 95% confidence
+// interval. Writes bench/results/accuracy-n<N>.json with --write (else to a
+// temporary folder). Needs `npm run build`.
+//   node scripts/experiments/accuracy.mjs --n 10 [--seeds 5] [--epochs 20] [--trials 8] [--folds 5 | --val] [--jobs 1] [--write]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync, renameSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, renameSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { computeBound, DataLoader, fineTune, openDataset, runtimeInfo, select, selectClasses } from '../../dist/index.js';
+import { computeBound, DataLoader, fineTune, openDataset, runtimeInfo, search, select, selectClasses } from '../../dist/index.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const { values } = parseArgs({ options: { n: { type: 'string', default: '10' }, seeds: { type: 'string', default: '5' }, epochs: { type: 'string', default: '20' } } });
-const N = Number(values.n);
-const SEEDS = Number(values.seeds);
-const EPOCHS = Number(values.epochs);
+const { values } = parseArgs({
+  options: {
+    n: { type: 'string', default: '10' }, seeds: { type: 'string', default: '5' }, epochs: { type: 'string', default: '20' },
+    trials: { type: 'string', default: '8' }, folds: { type: 'string', default: '5' }, val: { type: 'boolean', default: false },
+    jobs: { type: 'string', default: '1' }, write: { type: 'boolean', default: false },
+  },
+});
+const [N, SEEDS, EPOCHS, TRIALS, FOLDS, JOBS] = [values.n, values.seeds, values.epochs, values.trials, values.folds, values.jobs].map(Number);
 const FMNIST = '/usr/share/datasets/fashion-mnist';
 const idx = (s) => `idx:${FMNIST}/${s}-images-idx3-ubyte.gz,${FMNIST}/${s}-labels-idx1-ubyte.gz`;
 const TARGET = [5, 6, 7, 8, 9];
@@ -28,16 +36,11 @@ const BACKBONE = join(root, 'assets', 'backbone.pt');
 const scratch = join(mkdtempSync(join(tmpdir(), 'mars-acc-')), 'scratch.pt');
 execFileSync('/usr/bin/python3', [join(root, 'scripts', 'backbone', 'architecture.py'), scratch, '1']);
 
-// One grid of 4 settings per method with hyperparameters; lr 1e-3 for all.
+// Rows with hyperparameters search the method's default space (lib/search/space.ts); lr 1e-3 for all.
 const ROWS = [
-  { row: 'none', grid: [{ method: 'none' }] },
-  { row: 'scratch', backbone: scratch, grid: [{ method: 'none' }] },
-  { row: 'mars-sp', grid: [[1, 4], [2, 10], [4, 10], [8, 20]].map(([e, c]) => ({ method: 'mars-sp', extractor: e, classifier: c })) },
-  { row: 'frobenius-sp', grid: [[1, 4], [2, 10], [4, 10], [8, 20]].map(([e, c]) => ({ method: 'frobenius-sp', extractor: e, classifier: c })) },
-  { row: 'mars-penalty', grid: [1e-4, 1e-3, 1e-2, 1e-1].map((w) => ({ method: 'mars-penalty', extractor: w, classifier: w })) },
-  { row: 'l2-sp', grid: [1e-4, 1e-3, 1e-2, 1e-1].map((w) => ({ method: 'l2-sp', extractor: w, classifier: w })) },
-  { row: 'delta', grid: [1e-3, 1e-2, 1e-1, 1].map((a) => ({ method: 'delta', alpha: a, classifier: 0.01 })) },
-  { row: 'bss', grid: [1e-4, 1e-3, 1e-2, 1e-1].map((eta) => ({ method: 'bss', eta })) },
+  { row: 'none', method: 'none' },
+  { row: 'scratch', backbone: scratch, method: 'none' },
+  ...['mars-sp', 'frobenius-sp', 'mars-penalty', 'l2-sp', 'delta', 'bss'].map((method) => ({ row: method, method, searched: true })),
 ];
 
 const pool = selectClasses(await openDataset(idx('train')), TARGET);
@@ -51,8 +54,8 @@ function draw(seed) {
   return { train: both.subset(trainIdx), val, both };
 }
 
-const run = (reg, backbone, train, evalOn, seed) =>
-  fineTune({ backbone, train, test: evalOn, regulariser: reg, optimizer: { name: 'adam', lr: 1e-3 }, epochs: EPOCHS, batchSize: 32, seed, schedule: { type: 'constant' } });
+const recipe = { optimizer: { name: 'adam', lr: 1e-3 }, epochs: EPOCHS, batchSize: 32, schedule: { type: 'constant' } };
+const run = (reg, backbone, train, evalOn, seed) => fineTune({ ...recipe, backbone, train, test: evalOn, regulariser: reg, seed });
 
 const stats = (xs) => {
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -66,18 +69,21 @@ const searchDraw = draw(0);
 const results = [];
 for (const r of ROWS) {
   const backbone = r.backbone ?? BACKBONE;
-  const trials = [];
-  for (const reg of r.grid) {
-    const res = await run(reg, backbone, searchDraw.train, searchDraw.val, 0);
-    trials.push({ regulariser: reg, validationAccuracy: res.test.accuracy, validationLoss: res.test.loss });
+  let trials = [];
+  let chosen = { method: r.method };
+  if (r.searched) {
+    const selection = values.val ? { type: 'validation', data: searchDraw.val } : { type: 'cv', folds: FOLDS };
+    const found = await search({
+      fineTune: { ...recipe, backbone, train: values.val ? searchDraw.train : searchDraw.both, seed: 0 },
+      regulariser: { method: r.method }, trials: TRIALS, selection, jobs: JOBS,
+    });
+    trials = found.trials.map((t) => ({ params: t.params, status: t.status, validationAccuracy: t.accuracy, validationLoss: t.loss }));
+    chosen = found.regulariser;
   }
-  // 50 validation images often tie on accuracy: break ties by the lower validation loss.
-  const better = (a, b) => b.validationAccuracy > a.validationAccuracy || (b.validationAccuracy === a.validationAccuracy && b.validationLoss < a.validationLoss);
-  const best = trials.reduce((a, b) => (better(a, b) ? b : a));
   const scores = [];
   for (let s = 0; s < SEEDS; s++) {
     const d = draw(100 + s);
-    const res = await run(best.regulariser, backbone, d.both, test, s);
+    const res = await run(chosen, backbone, d.both, test, s);
     const moved = res.history.at(-1).distances.filter((x) => x.name.startsWith('backbone.'));
     const score = { seed: s, testAccuracy: res.test.accuracy, maxBackboneMarsDistance: moved.length ? Math.max(...moved.map((x) => x.mars)) : null };
     if (s === 0) {
@@ -87,16 +93,17 @@ for (const r of ROWS) {
     }
     scores.push(score);
   }
-  const row = { row: r.row, trials, best: best.regulariser, scores, testAccuracy: stats(scores.map((x) => x.testAccuracy)) };
+  const row = { row: r.row, trials, best: chosen, scores, testAccuracy: stats(scores.map((x) => x.testAccuracy)) };
   results.push(row);
   const b0 = scores[0].bound;
-  console.log(`${r.row.padEnd(13)} ${(100 * row.testAccuracy.mean).toFixed(2)} ± ${(100 * row.testAccuracy.ci95).toFixed(2)} (best ${JSON.stringify(best.regulariser)}) MARS term ${b0.marsTerm.toExponential(2)} spectral term ${b0.spectralTerm?.toExponential(2)}`);
+  console.log(`${r.row.padEnd(13)} ${(100 * row.testAccuracy.mean).toFixed(2)} ± ${(100 * row.testAccuracy.ci95).toFixed(2)} (best ${JSON.stringify(chosen)}) MARS term ${b0.marsTerm.toExponential(2)} spectral term ${b0.spectralTerm?.toExponential(2)}`);
 }
 const out = {
   experiment: 'benchmarks.md A', n: N, seeds: SEEDS, epochs: EPOCHS, testItems: test.size, cores: cpus().length,
+  search: { trials: TRIALS, sampler: 'tpe', selection: values.val ? 'validation set, 10 per class' : `${FOLDS}-fold cross-validation of train+validation` },
   libtorch: runtimeInfo().libtorchVersion, seconds: (Date.now() - started) / 1000, date: new Date().toISOString(), results,
 };
-mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-const file = join(root, 'bench', 'results', `accuracy-n${N}.json`);
+const file = join(values.write ? join(root, 'bench', 'results') : mkdtempSync(join(tmpdir(), 'mars-acc-out-')), `accuracy-n${N}.json`);
 writeFileSync(`${file}.tmp`, JSON.stringify(out, null, 2) + '\n');
 renameSync(`${file}.tmp`, file);
+console.log(`wrote ${file}`);
