@@ -103,6 +103,10 @@ function checkClasses(o: ParsedFineTuneOptions): string[] {
 export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult> {
   const o = parseOptions(FineTuneSchema, options, 'fineTune options');
   const classNames = checkClasses(o);
+  if (o.precision === 'fp16' && !o.device.startsWith('cuda')) {
+    throw new MarsError('ERR_INVALID_ARGUMENT', `precision 'fp16' needs a CUDA device (device is '${o.device}'); on the CPU use 'bf16'`);
+  }
+  const precision = { precision: o.precision, ...(o.gradScaler !== undefined ? { gradScaler: o.gradScaler } : {}) };
   if (o.threads) setNumThreads(o.threads);
   manualSeed(o.seed);
   const backbone = typeof o.backbone === 'string' ? await load(o.backbone, { device: o.device }) : o.backbone;
@@ -135,6 +139,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     regulariser: o.regulariser,
     optimizer: o.optimizer,
     pool: head.pool,
+    ...precision,
     ...(resumed?.init ? { init: resumed.init } : {}),
     ...(channelWeights ? { channelWeights } : {}),
   });
@@ -180,7 +185,8 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
       correct += s.correct;
       count += s.count;
       batch++;
-      o.onBatchEnd?.({ epoch: epoch + 1, batch, batches, loss: s.loss, penalty: s.penalty, accuracy: s.correct / s.count, learningRate: lr });
+      const scaling = s.lossScale !== undefined ? { lossScale: s.lossScale, skipped: s.skipped ?? false } : {};
+      o.onBatchEnd?.({ epoch: epoch + 1, batch, batches, loss: s.loss, penalty: s.penalty, accuracy: s.correct / s.count, learningRate: lr, ...scaling });
     }
     const entry: EpochEnd = {
       epoch: epoch + 1,
@@ -212,7 +218,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     bestEpoch: best.model ? best.epoch : history.length,
   };
   if (o.test) {
-    const scorer = best.model ? await Trainer.create(best.model, { regulariser: { method: 'none' }, pool: head.pool }) : trainer;
+    const scorer = best.model ? await Trainer.create(best.model, { regulariser: { method: 'none' }, pool: head.pool, precision: o.precision }) : trainer;
     result.test = await evaluateSplit(scorer, loaderFor(o, o.test, backbone, false));
   }
   return result;

@@ -17,6 +17,7 @@
 #include "core/addon_data.h"
 #include "core/handle.h"
 #include "core/module.h"
+#include "train/amp.h"
 
 namespace mars {
 
@@ -57,6 +58,11 @@ struct SessionState {
   // BSS: shrink the k smallest singular values of the batch's feature matrix.
   double bssEta = 0;
   int64_t bssK = 0;
+  // Mixed precision: autocast's dtype (forward and loss only; parameters, the
+  // optimiser and the projection stay in fp32) and fp16's loss scale.
+  bool autocast = false;
+  at::ScalarType autocastDtype = at::kFloat;
+  LossScaler scaler;
 };
 
 class SessionWrap : public Handle<SessionWrap, std::shared_ptr<SessionState>> {
