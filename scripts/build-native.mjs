@@ -29,26 +29,26 @@ function fail(message) {
   process.exit(1);
 }
 
-/** The file of a package's command, found by module resolution from the package root. */
-function resolveBin(pkg, command) {
-  const require = createRequire(join(root, 'package.json'));
-  let manifest;
-  try {
-    manifest = require.resolve(`${pkg}/package.json`);
-  } catch {
-    fail(`${pkg} is not installed where Node can find it from ${root}: ${INSTALL_TOOLS}`);
-  }
-  const { bin } = JSON.parse(readFileSync(manifest, 'utf8'));
-  return join(dirname(manifest), typeof bin === 'string' ? bin : bin[command]);
+const requireHere = createRequire(join(root, 'package.json'));
+
+/** Fails naming every build tool that module resolution from the package root cannot find. */
+function requireTools(names) {
+  const missing = names.filter((name) => {
+    try {
+      requireHere.resolve(`${name}/package.json`);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length) fail(`${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not installed where Node can find ${missing.length > 1 ? 'them' : 'it'} from ${root}: ${INSTALL_TOOLS}`);
 }
 
-function nodeAddonApiInclude() {
-  try {
-    const require = createRequire(join(root, 'package.json'));
-    return resolve(require('node-addon-api').include_dir);
-  } catch {
-    return fail(`node-addon-api is not installed where Node can find it from ${root}: ${INSTALL_TOOLS}`);
-  }
+/** The file of a package's command, found by module resolution from the package root. */
+function resolveBin(pkg, command) {
+  const manifest = requireHere.resolve(`${pkg}/package.json`);
+  const { bin } = JSON.parse(readFileSync(manifest, 'utf8'));
+  return join(dirname(manifest), typeof bin === 'string' ? bin : bin[command]);
 }
 
 function run(command, args, env = {}) {
@@ -97,8 +97,9 @@ export function build(argv) {
   const { found, tried } = findLibTorch();
   if (!found) fail(explainNotFound(tried));
   console.error(`LibTorch ${found.version} (${found.cuda ? `CUDA ${found.cuda}` : 'CPU'}) from ${found.source}: ${found.cmakePrefix}`);
+  requireTools([gyp ? 'node-gyp' : 'cmake-js', 'node-addon-api']);
   const jobs = String(Math.max(1, cpus().length));
-  const include = nodeAddonApiInclude();
+  const include = resolve(requireHere('node-addon-api').include_dir);
   if (gyp) {
     // node-gyp always builds into ./build; --out is cmake-js only.
     run(process.execPath, [resolveBin('node-gyp', 'node-gyp'), 'rebuild', `--jobs=${jobs}`, ...(debug ? ['--debug'] : [])]);

@@ -3,7 +3,7 @@
 // the project's node_modules, as npm does), lets the build's own output
 // through, and fails loudly with the reason: never success without a binary.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -24,9 +24,8 @@ function mft(args: string[], env: Record<string, string>) {
 beforeAll(() => {
   // What npm unpacks from the tarball (package.json's `files`), and the runtime dependencies beside it.
   mkdirSync(installed, { recursive: true });
-  for (const f of ['package.json', 'dist', 'native', 'CMakeLists.txt', 'scripts/build-native.mjs', 'lib/native/find-libtorch.mjs']) {
-    cpSync(join(ROOT, f), join(installed, f), { recursive: true });
-  }
+  const { files } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[] };
+  for (const f of ['package.json', ...files]) cpSync(join(ROOT, f), join(installed, f), { recursive: true });
   for (const dep of ['zod', 'sharp']) symlinkSync(join(ROOT, 'node_modules', dep), join(project, 'node_modules', dep));
   mkdirSync(stubs);
   for (const tool of ['cc', 'c++', 'g++', 'gcc']) writeFileSync(join(stubs, tool), '#!/bin/sh\necho "stub compiler refuses" >&2\nexit 1\n', { mode: 0o755 });
@@ -36,7 +35,7 @@ describe('mars-ft build', () => {
   it('without the build tools, names them and how to install them', () => {
     const r = mft(['build'], {});
     expect(r.status).toBe(1);
-    expect(r.output).toContain('cmake-js is not installed where Node can find it');
+    expect(r.output).toContain('cmake-js and node-addon-api are not installed where Node can find them');
     expect(r.output).toContain('npm install --save-dev cmake-js node-addon-api');
     expect(r.output).toContain('[ERR_BUILD]');
   });

@@ -82,20 +82,22 @@ function listCandidates(): Candidate[] {
 
 // Linux's RTLD_NODELETE (glibc and musl): Node closes a library that is not
 // an addon after loading it, and LibTorch must stay for the addon to bind to.
+// Local, not global: a LibTorch such as Debian's pulls in hundreds of
+// libraries (GLib among them) that must not override other addons' own (sharp's).
 const RTLD_NODELETE = 0x1000;
 const PRELOAD = `
   const { constants } = require('node:os');
-  const flags = constants.dlopen.RTLD_LAZY | constants.dlopen.RTLD_GLOBAL | ${RTLD_NODELETE};
+  const flags = constants.dlopen.RTLD_LAZY | constants.dlopen.RTLD_LOCAL | ${RTLD_NODELETE};
   for (const file of LIBS) {
     try { process.dlopen({ exports: {} }, file, flags); }
     catch (e) { if (!/did not self-register/.test(e.message)) throw e; }
   }`;
 
 /**
- * Loads LibTorch's libraries by absolute path, globally, before the addon:
- * the addon's own references (libtorch.so, libc10.so, ...) then bind to them
- * by name, wherever the binary was built. Linux only; elsewhere the binary's
- * own search path decides.
+ * Loads LibTorch's libraries by absolute path before the addon: the dynamic
+ * linker then satisfies the addon's own references (libtorch.so, libc10.so,
+ * ...) with these already-loaded libraries, by name, wherever the binary was
+ * built. Linux only; elsewhere the binary's own search path decides.
  */
 function preload(libtorch: LibTorchFound): void {
   if (process.platform !== 'linux') return;
