@@ -2,17 +2,20 @@
 // written into an empty project where `mars-finetune` is this package (as npm
 // would install it), type-checked by tsc under strict settings, then run with
 // node. The blocks are read from README.md itself, so they cannot drift.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/paths.js';
 
 const blocks = [...readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1] as string);
 const project = mkdtempSync(join(tmpdir(), 'mars-readme-'));
+// Asynchronous, so that the test worker stays responsive while tsc and the blocks run.
+const run = promisify(execFile);
 
-beforeAll(() => {
+beforeAll(async () => {
   mkdirSync(join(project, 'node_modules', '@types'), { recursive: true });
   symlinkSync(ROOT, join(project, 'node_modules', 'mars-finetune'));
   symlinkSync(join(ROOT, 'node_modules', '@types', 'node'), join(project, 'node_modules', '@types', 'node'));
@@ -27,7 +30,7 @@ beforeAll(() => {
   blocks.forEach((code, i) => writeFileSync(join(project, `block${i + 1}.ts`), code));
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   try {
-    execFileSync(process.execPath, [tsc, '-p', project], { encoding: 'utf8' });
+    await run(process.execPath, [tsc, '-p', project], { encoding: 'utf8' });
   } catch (e) {
     throw new Error(`README's TypeScript does not type-check:\n${(e as { stdout: string }).stdout}`);
   }
@@ -38,12 +41,12 @@ describe("README's TypeScript blocks", () => {
     expect(blocks.length).toBeGreaterThanOrEqual(3);
   });
 
-  it.each(blocks.map((code, i) => ({ n: i + 1, first: code.split('\n').find((l) => !l.startsWith('import')) ?? '' })))(
+  it.each(blocks.map((code, i) => ({ n: i + 1, first: code.split('\n').find((l) => l.trim() && !l.startsWith('import')) ?? '' })))(
     'block $n runs ($first)',
-    ({ n }) => {
+    async ({ n }) => {
       const cwd = join(project, `run${n}`);
       mkdirSync(cwd);
-      execFileSync(process.execPath, [join(project, 'out', `block${n}.js`)], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
+      await run(process.execPath, [join(project, 'out', `block${n}.js`)], { cwd, encoding: 'utf8', timeout: 600_000 });
     },
     600_000,
   );
