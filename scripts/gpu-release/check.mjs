@@ -147,16 +147,16 @@ await classifierCpu.save(classifierFile);
   results.amp = amp;
   const scalesAgree = !amp.fp16 || JSON.stringify(amp.fp16.lossScales) === JSON.stringify(amp.fp16.pytorchLossScales);
   check(`${AMP.join(' and ')} steps match PyTorch autocast (+GradScaler) far closer than fp32 does; weights stay fp32; same loss scales`,
-    AMP.every((p) => amp[p].maxAbsDiffVsPyTorch < amp[p].pytorchFp32VsAmp / 5 && amp[p].parameterDtypes.join() === 'float32') && scalesAgree, amp);
+    AMP.every((p) => amp[p].maxAbsDiffVsPyTorch < amp[p].pytorchFp32VsAmp / 3 && amp[p].parameterDtypes.join() === 'float32') && scalesAgree, amp);
 }
 
 // 6. Throughput: our step against the same step in Python on the same GPU, rounds interleaved.
 {
   const resnet18 = join(work, 'resnet18.pt');
-  python([join(repo, 'bench', 'step', 'export_resnet18.py'), resnet18]);
+  if (!QUICK) python([join(repo, 'bench', 'step', 'export_resnet18.py'), resnet18]);
   const cases = [
     { name: 'embedded backbone, 1x28x28', backbone: defaultBackbone, item: [1, 28, 28], batch: 64 },
-    { name: 'torchvision ResNet-18, 3x64x64', backbone: resnet18, item: [3, 64, 64], batch: 128 },
+    ...(QUICK ? [] : [{ name: 'torchvision ResNet-18, 3x64x64', backbone: resnet18, item: [3, 64, 64], batch: 128 }]),
   ];
   const precisions = ['fp32', ...AMP];
   const STEPS = QUICK ? 3 : 50;
