@@ -143,7 +143,7 @@ function load(): { addon: NativeAddon; binary: LoadedBinary } {
   const found: LibTorchCandidate[] = libtorchCandidates();
   for (const libtorch of found.filter((l): l is LibTorchFound => l.ok)) {
     for (const c of candidates) {
-      if (!c.manifest || c.refusals.length) continue;
+      if (!c.manifest) continue; // missing, or without a readable manifest: refused already
       if (mismatch(c.manifest, libtorch)) continue;
       const why = probe(c.path, libtorch);
       if (why) {
