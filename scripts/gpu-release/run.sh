@@ -4,6 +4,7 @@
 # network. From the repository root, after scripts/gpu-release/prepare.sh made
 # .devcarry/gpu-release/ (main tarball, npm cache, npm):
 #   NODE_DIR=/path/to/node OUT=/path/to/results bash scripts/gpu-release/run.sh
+# (without NODE_DIR, the node.xz that `prepare.sh --with-node` carried)
 #  1. builds the variant package for python3's LibTorch with
 #     `node scripts/pack-all.mjs --no-main` (build tools from the carried cache);
 #  2. installs the carried main tarball and that variant into an empty project,
@@ -22,8 +23,11 @@ elapsed() { echo $(( $(date +%s) - start )); }
 stage() { echo "== $1 ($(elapsed) s)"; }
 fail() { echo "gpu-release: $1"; exit 1; }
 
-[ -x "${NODE_DIR:-}/bin/node" ] || fail "NODE_DIR must name an unpacked Node.js >= 20.17 (NODE_DIR/bin/node)"
 [ -d "$carry/npm-cache" ] || fail "$carry is missing: run scripts/gpu-release/prepare.sh where the npm registry is reachable, and carry .devcarry"
+if [ -z "${NODE_DIR:-}" ] && [ -f "$carry/node.xz" ]; then
+  NODE_DIR=/tmp/node && mkdir -p "$NODE_DIR/bin" && xz -dc "$carry/node.xz" > "$NODE_DIR/bin/node" && chmod +x "$NODE_DIR/bin/node"
+fi
+[ -x "${NODE_DIR:-}/bin/node" ] || fail "NODE_DIR must name an unpacked Node.js >= 20.17 (NODE_DIR/bin/node), or carry prepare.sh --with-node's node.xz"
 export PATH="$NODE_DIR/bin:$PATH"
 if ! command -v npm >/dev/null; then
   # A bare node binary: npm comes from the carried tarball.
