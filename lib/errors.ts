@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'ERR_FORWARD'
   | 'ERR_UNSUPPORTED_OUTPUT'
   | 'ERR_NATIVE_LOAD'
+  | 'ERR_BUILD'
   | 'ERR_LIBTORCH_NOT_FOUND'
   | 'ERR_DATA'
   | 'ERR_DATA_FILE'

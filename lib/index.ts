@@ -33,6 +33,8 @@ export {
   type EpochEnd,
   type FineTuneOptions,
   type FineTuneResult,
+  type GradScalerOptions,
+  type Precision,
   type Method,
   type OptimizerOptions,
   type RegulariserOptions,
@@ -50,6 +52,7 @@ export {
 } from './distributed/index.js';
 export { Classifier, loadCheckpoint, type CheckpointMeta, type LoadedCheckpoint, type Prediction } from './classifier/index.js';
 export * from './data/index.js';
+export { defaultBackbone, targetSet } from './assets/index.js';
 export {
   computeBound,
   layerDistances,

@@ -1,33 +1,70 @@
 #!/usr/bin/env bash
-# Packs the package with a prebuild for the LibTorch found here, installs the
-# tarball into an empty project with every compiler and cmake masked by stubs
-# that fail (and record that they were called), and checks that it loads the
-# prebuild and runs the embedded backbone. Run after `npm run build`.
+# Installs the release tarballs as a user would and checks that they work with
+# no compiler: into an empty project, with npm's default settings,
+#   npm install ./pack/mars-finetune-<version>.tgz ./pack/mars-finetune-<variant>-<version>.tgz
+# (the main package and the variant for the LibTorch found here) while cc,
+# gcc, g++, clang, cmake, make and ninja are stubs that fail and record that
+# they were called; then `mars-ft --version`, `mars-ft inspect` on a
+# TorchScript network drawn at random just now (scripts/unseen-net.py), a short
+# `mars-ft finetune` of it on the embedded target set, and that the variant
+# package is the binary that loaded. Run after `npm run pack:all`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-node scripts/prebuild.mjs
-tarball=$(npm pack --silent | tail -n 1)
+python=${PYTHON_WITH_TORCH:-/usr/bin/python3}
+version=$(node -p "require('./package.json').version")
+variant=$(node lib/native/find-libtorch.mjs --field variant)
+main="$root/pack/mars-finetune-$version.tgz"
+prebuilt="$root/pack/mars-finetune-$variant-$version.tgz"
+for f in "$main" "$prebuilt"; do
+  [ -f "$f" ] || { echo "missing $f: run npm run pack:all first" >&2; exit 1; }
+done
+
 work=$(mktemp -d)
-trap 'rm -rf "$work" "$root/$tarball" "$root/prebuilds" "$root/build-prebuild"' EXIT
+trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/app" "$work/stubs"
-for tool in cc gcc g++ c++ clang clang++ cmake make ninja; do
+for tool in cc gcc g++ c++ clang clang++ cmake make ninja nvcc; do
   printf '#!/bin/sh\necho "%s was called" >> "%s/called"\nexit 1\n' "$tool" "$work" > "$work/stubs/$tool"
   chmod +x "$work/stubs/$tool"
 done
 export PATH="$work/stubs:$PATH" CC=false CXX=false
+
 cd "$work/app"
 npm init -y >/dev/null
-npm install --no-audit --no-fund --foreground-scripts "$root/$tarball" 2>&1 | grep -E "mars-finetune:|added|ERR" || true
+echo "== the main package alone has no binary: the loader names the variant to install"
+npm install --no-audit --no-fund "$main"
+if out=$(npx mars-ft inspect "$root/assets/backbone.pt" 2>&1); then echo "it loaded without a binary?"; exit 1; fi
+grep -F "npm install @mars-finetune/$variant@$version" <<<"$out" || { echo "$out"; exit 1; }
+
+echo "== npm install $(basename "$main") $(basename "$prebuilt")"
+npm install --no-audit --no-fund "$main" "$prebuilt"
 if [ -e "$work/called" ]; then echo "a compiler was needed:"; cat "$work/called"; exit 1; fi
+
+echo "== npx mars-ft --version"
+[ "$(npx mars-ft --version)" = "$version" ]
+
+echo "== npx mars-ft inspect on a network drawn just now"
+"$python" "$root/scripts/unseen-net.py" "$work/unseen.pt"
+npx mars-ft inspect "$work/unseen.pt" | tail -n 1
+
+echo "== npx mars-ft finetune (short)"
+target="$work/app/node_modules/mars-finetune/assets/target"
+npx mars-ft finetune --backbone "$work/unseen.pt" \
+  --train "idx:$target/train-images.idx.gz,$target/train-labels.idx.gz" \
+  --test "idx:$target/test-images.idx.gz,$target/test-labels.idx.gz" \
+  --per-class 20 --epochs 2 --batch-size 25 --lr 0.001 --out "$work/run" --json > "$work/summary.json"
+node -e "
+  const s = require('$work/summary.json');
+  if (!(s.testAccuracy >= 0 && s.testAccuracy <= 1)) throw new Error('no test accuracy in the summary');
+  console.log('finetune: test accuracy', s.testAccuracy, 'after', s.epochs, 'epochs');"
+test -s "$work/run/model.pt"
+
+echo "== the prebuilt variant is what loaded"
 node --input-type=module -e "
-  import { runtimeInfo, load, tensor } from 'mars-finetune';
-  import { createRequire } from 'node:module';
-  const info = runtimeInfo();
-  const dir = createRequire(import.meta.url).resolve('mars-finetune').replace(/dist\/index\.js$/, '');
-  const net = await load(dir + 'assets/backbone.pt');
-  const out = await net.forward(tensor(new Float32Array(2 * 28 * 28), [2, 1, 28, 28]));
-  console.log('installed package works: LibTorch', info.libtorchVersion, 'output', JSON.stringify(out.shape));
-"
-test -d "$work/app/node_modules/mars-finetune/prebuilds" && test ! -e "$work/app/node_modules/mars-finetune/build" \
-  && echo "it loaded the shipped prebuild (no local build exists)"
+  import { runtimeInfo } from 'mars-finetune';
+  const { binary, libtorchVersion } = runtimeInfo();
+  if (binary.origin !== '@mars-finetune/$variant') throw new Error('loaded ' + binary.origin + ', not the variant package');
+  console.log('loaded', binary.origin, 'on LibTorch', libtorchVersion, 'from', binary.libtorch.libDir);"
+test ! -e "$work/app/node_modules/mars-finetune/build"
+if [ -e "$work/called" ]; then echo "a compiler was called:"; cat "$work/called"; exit 1; fi
+echo "check-pack: the installed tarballs work without a compiler"

@@ -1,8 +1,10 @@
 // The mars-ft command line, run as a user would (the compiled dist/cli/main.js).
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fixturePath, meta } from './helpers/fixtures.js';
-import { CLI } from './helpers/paths.js';
+import { CLI, ROOT } from './helpers/paths.js';
 
 const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
 
@@ -12,6 +14,12 @@ describe('mars-ft', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/Usage: mars-ft <command>/);
     expect(r.stdout).toMatch(/inspect/);
+  });
+
+  it('--version prints the package version', () => {
+    const r = run('--version');
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
   });
 
   it('an unknown command exits 2 with the help', () => {

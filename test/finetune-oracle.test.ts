@@ -3,35 +3,21 @@
 // batches, same hyperparameters must give the same weights after 3 steps.
 // Tolerance: 2e-5 absolute on every parameter and buffer (float32; both sides
 // run the same LibTorch kernels, differences come from reduction order).
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { composeClassifier, probeBackbone } from '../lib/train/head.js';
 import { load, tensor, manualSeed } from '../lib/index.js';
 import { Trainer } from '../lib/train/trainer.js';
-import { fixturePath, maxAbsDiff, python } from './helpers/fixtures.js';
-import { ROOT } from './helpers/paths.js';
+import { fixturePath, maxAbsDiff } from './helpers/fixtures.js';
+import { makeBatches, runOracle } from './helpers/oracle.js';
 import { ORACLE_CASES as CASES } from './helpers/regulariser-cases.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mars-oracle-'));
 const ITEM = [1, 28, 28];
 const BATCH = 8;
 const CLASSES = 4;
-
-/** Seeded batches written to disk for Python. */
-function makeBatches(seed: number, count: number) {
-  let s = seed;
-  const rand = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
-  return Array.from({ length: count }, (_, b) => {
-    const x = Float32Array.from({ length: BATCH * 28 * 28 }, () => rand() * 2 - 1);
-    const y = Int32Array.from({ length: BATCH }, () => Math.floor(rand() * CLASSES));
-    const files = [join(dir, `x${seed}-${b}.bin`), join(dir, `y${seed}-${b}.bin`)];
-    writeFileSync(files[0]!, x);
-    writeFileSync(files[1]!, y);
-    return { x, y, files };
-  });
-}
 
 describe.each(CASES)('$regulariser.method', ({ regulariser, optimizer }) => {
   it('gives the weights PyTorch gives after 3 steps (2e-5)', async () => {
@@ -43,17 +29,9 @@ describe.each(CASES)('$regulariser.method', ({ regulariser, optimizer }) => {
     await model.save(start);
     const channelWeights = Float32Array.from({ length: head.featureDim }, (_, i) => 0.2 + ((i * 37) % 11) / 11);
     const trainer = await Trainer.create(model, { regulariser, optimizer, pool: head.pool, channelWeights });
-    const batches = makeBatches(11, 3);
+    const batches = makeBatches(dir, 11, 3, BATCH, ITEM, CLASSES);
     for (const b of batches) await trainer.step(tensor(b.x, [BATCH, ...ITEM]), tensor(b.y));
-
-    const full = { name: 'adam', lr: 1e-4, momentum: 0.9, nesterov: false, weightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, amsgrad: true, ...optimizer };
-    const { method, ...hyper } = regulariser as { method: string };
-    const job = join(dir, `job-${method}.json`);
-    writeFileSync(job, JSON.stringify({
-      model: start, batches: batches.map((b) => b.files), xshape: [BATCH, ...ITEM], method,
-      hyper, optimizer: full, pool: head.pool, channelWeights: Array.from(channelWeights),
-    }));
-    const theirs = python<Record<string, number[]>>(`import runpy, sys; sys.argv = ["oracle", ${JSON.stringify(job)}]; runpy.run_path(${JSON.stringify(join(ROOT, 'scripts/fixtures/oracle_train.py'))}, run_name="__main__")`);
+    const theirs = runOracle(dir, regulariser.method, { model: start, batches, xshape: [BATCH, ...ITEM], regulariser, optimizer, pool: head.pool, channelWeights });
     const ours = model.stateDict();
     expect(Object.keys(ours).sort()).toEqual(Object.keys(theirs).sort());
     let worst = 0;

@@ -1,26 +1,39 @@
-// The loader refuses unusable binaries with one error that says why and what to do.
+// The loader picks the binary that fits the LibTorch it finds, loads LibTorch
+// from wherever LIBTORCH says, and refuses everything else with one error
+// that names both versions and the fix.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/paths.js';
 
 const built = join(ROOT, 'build', 'Release');
-const manifest = JSON.parse(readFileSync(join(built, 'manifest.json'), 'utf8')) as { libtorch: Record<string, unknown> };
+const manifest = JSON.parse(readFileSync(join(built, 'manifest.json'), 'utf8')) as { libtorch: { version: string; libDir: string; [k: string]: unknown } };
 const work = mkdtempSync(join(tmpdir(), 'mars-loader-'));
 
-/** Loads the package in a fresh process with MARS_FT_BINARY=binary; returns the error code and message, or 'ok'. */
-function loadWith(binary: string): { code: string; message: string; status: number | null; signal: string | null } {
+interface Loaded {
+  code: string;
+  message: string;
+  binary?: { origin: string; libtorch: { source: string; libDir: string; version: string } };
+  libraries?: string[];
+  status: number | null;
+}
+
+/** Loads the package in a fresh process; returns the error code and message, or 'ok' with the binary and the LibTorch files mapped. */
+function loadWith(env: Record<string, string>): Loaded {
   const script = `
     const { runtimeInfo } = await import(${JSON.stringify(join(ROOT, 'dist', 'index.js'))});
-    try { runtimeInfo(); console.log(JSON.stringify({ code: 'ok', message: '' })); }
-    catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }`;
+    try {
+      const { binary } = runtimeInfo();
+      const libraries = process.report.getReport().sharedObjects.filter((f) => /lib(torch|c10)/.test(f));
+      console.log(JSON.stringify({ code: 'ok', message: '', binary, libraries }));
+    } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
     encoding: 'utf8',
-    env: { ...process.env, MARS_FT_BINARY: binary, MARS_FT_NO_PROBE: '' },
+    env: { ...process.env, MARS_FT_NO_PROBE: '', LIBTORCH: '', ...env },
   });
-  return { ...(JSON.parse(r.stdout.trim() || '{}') as { code: string; message: string }), status: r.status, signal: r.signal };
+  return { ...(JSON.parse(r.stdout.trim() || '{}') as Omit<Loaded, 'status'>), status: r.status };
 }
 
 /** A copy of the built binary in its own folder, with the manifest changed by `edit`. */
@@ -36,45 +49,90 @@ function variant(name: string, edit: (m: typeof manifest) => void, binary?: Buff
   return path;
 }
 
+/**
+ * A LibTorch folder laid out as pytorch.org ships one (lib/, share/cmake/Torch/,
+ * build-version) whose libraries are links to the system's; `version` goes in
+ * its build-version file.
+ */
+function libtorchFolder(name: string, version: string): string {
+  const prefix = join(work, name);
+  mkdirSync(join(prefix, 'lib'), { recursive: true });
+  mkdirSync(join(prefix, 'share', 'cmake', 'Torch'), { recursive: true });
+  for (const lib of ['libc10', 'libtorch_cpu', 'libtorch']) symlinkSync(join(manifest.libtorch.libDir, `${lib}.so`), join(prefix, 'lib', `${lib}.so`));
+  writeFileSync(join(prefix, 'share', 'cmake', 'Torch', 'TorchConfig.cmake'), '# stands in for LibTorch\'s own\n');
+  writeFileSync(join(prefix, 'build-version'), `${version}+cpu\n`);
+  return prefix;
+}
+
+const good = variant('good', () => {});
+
 describe('loader', () => {
   it('loads a good binary (after a test load in a child process)', () => {
-    expect(loadWith(variant('good', () => {})).code).toBe('ok');
+    const r = loadWith({ MARS_FT_BINARY: good });
+    expect(r.code).toBe('ok');
+    expect(r.binary?.origin).toBe('MARS_FT_BINARY');
+  });
+
+  it('loads LibTorch from the folder LIBTORCH names, not from where the binary was built', () => {
+    const prefix = libtorchFolder('relocated', manifest.libtorch.version);
+    const r = loadWith({ MARS_FT_BINARY: good, LIBTORCH: prefix });
+    expect(r.code).toBe('ok');
+    expect(r.binary?.libtorch.source).toBe(`LIBTORCH=${prefix}`);
+    for (const lib of ['libc10.so', 'libtorch_cpu.so', 'libtorch.so']) expect(r.libraries).toContain(join(prefix, 'lib', lib));
+  });
+
+  it('refuses a LIBTORCH of another version with one message naming both versions and the fix', () => {
+    const prefix = libtorchFolder('other-version', '2.5.0');
+    const r = loadWith({ MARS_FT_BINARY: good, LIBTORCH: prefix });
+    expect(r.code).toBe('ERR_NATIVE_LOAD');
+    expect(r.message).toContain(`MARS_FT_BINARY: built for LibTorch ${manifest.libtorch.version} (CPU, C++11 ABI), but LIBTORCH=${prefix} has LibTorch 2.5.0 (CPU, C++11 ABI)`);
+    expect(r.message).toMatch(/Fix:\n- for LibTorch 2\.5\.0 .*: build the addon for it, `npm install --save-dev cmake-js node-addon-api && npx mars-ft build`/);
+    expect(r.message).toContain('unset LIBTORCH, or point it at that LibTorch');
+  });
+
+  it('uses the LibTorch found here when the one it was built against has moved', () => {
+    const r = loadWith({ MARS_FT_BINARY: variant('moved', (m) => (m.libtorch.libDir = '/opt/no-such-libtorch/lib')) });
+    expect(r.code).toBe('ok');
+    expect(r.binary?.libtorch.libDir).toBe(manifest.libtorch.libDir);
+  });
+
+  it('refuses a binary for another C++ ABI or another flavour, naming both', () => {
+    const abi = loadWith({ MARS_FT_BINARY: variant('abi', (m) => (m.libtorch.cxx11Abi = false)) });
+    expect(abi.message).toContain(`built for LibTorch ${manifest.libtorch.version} (CPU, pre-C++11 ABI), but system has LibTorch ${manifest.libtorch.version} (CPU, C++11 ABI)`);
+    const cuda = loadWith({ MARS_FT_BINARY: variant('cuda', (m) => (m.libtorch.cuda = '13.0')) });
+    expect(cuda.message).toContain(`built for LibTorch ${manifest.libtorch.version} (CUDA 13.0, C++11 ABI), but system has`);
+  });
+
+  it('without any LibTorch, says where it looked and how to install one', () => {
+    const r = loadWith({ MARS_FT_BINARY: good, LIBTORCH: join(work, 'nowhere') });
+    expect(r.code).toBe('ERR_NATIVE_LOAD');
+    expect(r.message).toContain(`LIBTORCH=${join(work, 'nowhere')}: no Torch/TorchConfig.cmake`);
+    expect(r.message).toContain('`apt-get install libtorch-dev`');
+    expect(r.message).toContain('pip install torch');
   });
 
   it('refuses a missing binary, naming the path', () => {
-    const r = loadWith(join(work, 'nowhere', 'mars_finetune.node'));
+    const r = loadWith({ MARS_FT_BINARY: join(work, 'nowhere', 'mars_finetune.node') });
     expect(r.code).toBe('ERR_NATIVE_LOAD');
     expect(r.message).toContain('does not exist');
   });
 
-  it('refuses a binary without a manifest, with the rebuild command', () => {
+  it('refuses a binary without a manifest, with the build command', () => {
     const dir = join(work, 'bare');
     mkdirSync(dir);
     copyFileSync(join(built, 'mars_finetune.node'), join(dir, 'mars_finetune.node'));
-    const r = loadWith(join(dir, 'mars_finetune.node'));
+    const r = loadWith({ MARS_FT_BINARY: join(dir, 'mars_finetune.node') });
     expect(r.code).toBe('ERR_NATIVE_LOAD');
-    expect(r.message).toMatch(/no manifest\.json.*npm rebuild mars-finetune/s);
-  });
-
-  it('refuses a binary built for another LibTorch version at the same place', () => {
-    const r = loadWith(variant('version', (m) => (m.libtorch.version = '9.9.9')));
-    expect(r.code).toBe('ERR_NATIVE_LOAD');
-    expect(r.message).toContain(`built for LibTorch 9.9.9 but ${String(manifest.libtorch.libDir)} now holds ${String(manifest.libtorch.version)}`);
-  });
-
-  it('points to a matching LibTorch found elsewhere when the recorded one is gone', () => {
-    const r = loadWith(variant('moved', (m) => (m.libtorch.libDir = '/opt/no-such-libtorch/lib')));
-    expect(r.code).toBe('ERR_NATIVE_LOAD');
-    expect(r.message).toContain(`found it at ${String(manifest.libtorch.libDir)}: run with LD_LIBRARY_PATH=`);
+    expect(r.message).toMatch(/no manifest\.json.*npx mars-ft build/s);
   });
 
   it('refuses a binary for another platform', () => {
-    const r = loadWith(variant('platform', (m) => Object.assign(m, { platform: 'win32' })));
+    const r = loadWith({ MARS_FT_BINARY: variant('platform', (m) => Object.assign(m, { platform: 'win32' })) });
     expect(r.message).toContain('built for win32-');
   });
 
   it('survives a corrupt binary: the test load fails in the child, not in the caller', () => {
-    const r = loadWith(variant('corrupt', () => {}, Buffer.from('\x7fELF this is not a shared object')));
+    const r = loadWith({ MARS_FT_BINARY: variant('corrupt', () => {}, Buffer.from('\x7fELF this is not a shared object')) });
     expect(r.status).toBe(0);
     expect(r.code).toBe('ERR_NATIVE_LOAD');
     expect(r.message).toMatch(/test load failed|LibTorch/);

@@ -3,11 +3,9 @@
  * on the embedded target set with MARS-SP and with standard fine-tuning, and
  * reports both test accuracies side by side.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { defaultBackbone, targetSet } from '../assets/index.js';
 import { fineTune } from '../train/finetune.js';
-import { packageRoot } from '../native/loader.js';
 import type { RegulariserOptions } from '../train/regularisers.js';
 import { number } from './args.js';
 import { openData } from './data.js';
@@ -32,18 +30,16 @@ export async function demo(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { epochs: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean', default: false } } });
   const epochs = number('epochs', values.epochs, demoHelp) ?? 20;
   const seed = number('seed', values.seed, demoHelp) ?? 0;
-  const assets = join(packageRoot, 'assets');
-  const classNames = JSON.parse(readFileSync(join(assets, 'target', 'classes.json'), 'utf8')) as string[];
-  const split = (name: string) => `idx:${join(assets, 'target', `${name}-images.idx.gz`)},${join(assets, 'target', `${name}-labels.idx.gz`)}`;
-  const train = await openData(split('train'), { classNames }, true);
-  const test = await openData(split('test'), { classNames }, false);
+  const classNames = [...targetSet.classNames];
+  const train = await openData(targetSet.train, { classNames }, true);
+  const test = await openData(targetSet.test, { classNames }, false);
   process.stderr.write(`Fine-tuning the embedded backbone on ${train.size} images of ${classNames.join(', ')}; testing on ${test.size}.\n`);
   const rows = [];
   for (const run of RUNS) {
     const progress = new Progress(process.stderr, epochs, `${run.label}: `);
     const started = performance.now();
     const result = await fineTune({
-      backbone: join(assets, 'backbone.pt'),
+      backbone: defaultBackbone,
       train,
       test,
       regulariser: run.regulariser,

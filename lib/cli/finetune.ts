@@ -3,7 +3,7 @@ import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fineTune, type FineTuneResult } from '../train/finetune.js';
-import { FINE_TUNE_DEFAULTS, type EpochEnd } from '../train/options.js';
+import { FINE_TUNE_DEFAULTS, type EpochEnd, type Precision } from '../train/options.js';
 import { METHODS, type RegulariserOptions } from '../train/regularisers.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { number, required } from './args.js';
@@ -33,6 +33,9 @@ manifest of path,label.
   --epochs N           (default ${D.epochs})      --batch-size B   (default ${D.batchSize})
   --lr X               (default ${D.optimizer.lr})    --optimizer adam|adamw|sgd (default ${D.optimizer.name})
   --seed S             (default ${D.seed})       --threads T      LibTorch threads
+  --device D           cpu (default), cuda or cuda:N (a CUDA LibTorch)
+  --precision P        fp32 (default), bf16 (CPU or CUDA) or fp16 (CUDA, with a
+                       loss scale): mixed precision; the weights stay fp32
   --resume             continue from DIR/checkpoints/last.pt
   --json               print the summary as JSON
   --nproc N            train as N local processes (data-parallel, Gloo; each
@@ -77,6 +80,7 @@ export async function finetune(argv: string[]): Promise<void> {
       lr: { type: 'string' }, optimizer: { type: 'string' }, seed: { type: 'string' }, threads: { type: 'string' },
       resume: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
       nproc: { type: 'string' }, 'sync-batchnorm': { type: 'boolean', default: false }, 'dist-timeout': { type: 'string' },
+      device: { type: 'string' }, precision: { type: 'string' },
     },
   });
   const h = finetuneHelp;
@@ -115,6 +119,8 @@ export async function finetune(argv: string[]): Promise<void> {
       optimizer, epochs, seed,
       ...(v['batch-size'] ? { batchSize: number('batch-size', v['batch-size'], h)! } : {}),
       ...(v.threads ? { threads: number('threads', v.threads, h)! } : {}),
+      ...(v.device ? { device: v.device } : {}),
+      ...(v.precision ? { precision: v.precision as Precision } : {}),
       checkpointDir: join(out, 'checkpoints'), resume: v.resume, signal: controller.signal,
       ...(Object.keys(distributed).length > 0 ? { distributed } : {}),
       onBatchEnd: (b) => rank === 0 && progress.batch(b),
@@ -136,6 +142,8 @@ export async function finetune(argv: string[]): Promise<void> {
     testLoss: result.test?.loss,
     epochs: result.history.length,
     bestEpoch: result.bestEpoch,
+    device: v.device ?? 'cpu',
+    precision: v.precision ?? 'fp32',
     seconds: (performance.now() - started) / 1000,
     classNames: result.model.classNames,
     trainItems: train.size,

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** `mars-ft`: the command line. One file per subcommand; this one dispatches. */
+import { build, buildHelp } from './build.js';
 import { demo, demoHelp } from './demo.js';
 import { finetune, finetuneHelp } from './finetune.js';
 import { bound, boundHelp } from './bound.js';
@@ -7,6 +8,7 @@ import { inspect, inspectHelp } from './inspect.js';
 import { predict, predictHelp } from './predict.js';
 import { searchCommand, searchHelp } from './search.js';
 import { codeOf, hasCode } from '../errors.js';
+import { packageInfo } from '../native/loader.js';
 import { UsageError } from './usage.js';
 
 interface Command {
@@ -22,6 +24,7 @@ const COMMANDS: Record<string, Command> = {
   predict: { summary: 'classify images with a fine-tuned model', help: predictHelp, run: predict },
   inspect: { summary: 'list the parameters and buffers of a TorchScript file', help: inspectHelp, run: inspect },
   bound: { summary: 'the generalisation bound of a fine-tuned network (distances from its initial weights)', help: boundHelp, run: bound },
+  build: { summary: 'build the native addon from source for the LibTorch found here', help: buildHelp, run: build },
 };
 
 const HELP = `mars-ft: fine-tune TorchScript networks with distance-based regularisation (MARS-SP)
@@ -33,13 +36,17 @@ ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
   .join('\n')}
 
-mars-ft <command> --help shows a command's options.`;
+mars-ft <command> --help shows a command's options; mars-ft --version the package's version.`;
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     const about = name === 'help' && rest[0] ? COMMANDS[rest[0]] : undefined;
     process.stdout.write((about ? about.help : HELP) + '\n');
+    return 0;
+  }
+  if (name === '--version' || name === '-v') {
+    process.stdout.write(`${packageInfo().version}\n`);
     return 0;
   }
   const command = COMMANDS[name];

@@ -1,4 +1,4 @@
-/** Types for find-libtorch.mjs (plain JavaScript so the install script can run it before tsc). */
+/** Types for find-libtorch.mjs (plain JavaScript so the build scripts can run it before tsc). */
 export interface LibTorchFound {
   source: string;
   ok: true;
@@ -6,6 +6,7 @@ export interface LibTorchFound {
   includeDirs: string[];
   libDir: string;
   version: string | null;
+  /** CUDA version ('13.0'), 'unknown' for a CUDA LibTorch of unknown version, null for CPU. */
   cuda: string | null;
   cxx11Abi: boolean | null;
   readonly abiFlag: 0 | 1;
@@ -16,6 +17,12 @@ export interface LibTorchRefused {
   why: string;
 }
 export type LibTorchCandidate = LibTorchFound | LibTorchRefused;
-export function libtorchCandidates(options?: { python?: boolean }): LibTorchCandidate[];
-export function findLibTorch(options?: { python?: boolean }): { found: LibTorchFound | null; tried: LibTorchCandidate[] };
+export function libtorchCandidates(): LibTorchCandidate[];
+export function findLibTorch(): { found: LibTorchFound | null; tried: LibTorchCandidate[] };
 export function explainNotFound(tried: LibTorchCandidate[]): string;
+export function libraryFile(libDir: string, name: string): string | null;
+export function libtorchLibraries(libtorch: { libDir: string; cuda: string | null }): string[];
+export function flavourOf(cuda: string | null | undefined): string;
+export function variantOf(libtorch: { version: string | null; cuda: string | null }, platform?: string, arch?: string): string;
+export function pythons(): string[];
+export const INSTALL_LIBTORCH: string;

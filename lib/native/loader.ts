@@ -1,111 +1,123 @@
 /**
- * Finds and loads the native addon. Candidates, in order: the file named by
- * MARS_FT_BINARY; a local build (it exists only when someone built from
- * source, here or because no prebuild loaded, so it is what they want); the
- * prebuilds for this platform (one per LibTorch version and flavour). Each is checked against its build manifest and
- * the LibTorch it would load, then test-loaded in a child process (so a bad
- * binary cannot crash the caller; the verdict is cached). If none passes, one
- * error lists every candidate, why it was refused, and the fix.
+ * Finds and loads the native addon. Binaries, in order: the file named by
+ * MARS_FT_BINARY (then the only one); a local build (`npx mars-ft build`, or
+ * a checkout's `npm run build`: someone built it on purpose); the prebuilt
+ * variant packages (`@mars-finetune/<platform>-<arch>-torch<X.Y>-<cpu|cuXYZ>`,
+ * optional dependencies). LibTorches, in order: LIBTORCH alone when set, else
+ * each python3's torch, then the system's. For each LibTorch in turn, the
+ * first binary built for its version, flavour and C++ ABI is test-loaded in a
+ * child process (a bad binary cannot crash the caller; the verdict is cached)
+ * and then loaded, after that LibTorch's own libraries: a binary built
+ * elsewhere finds LibTorch wherever this machine has it. If none passes, one
+ * error lists every binary and LibTorch, why each was refused, and the fix.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MarsError } from '../errors.js';
-import { libtorchCandidates, type LibTorchFound } from './find-libtorch.mjs';
+import { libtorchCandidates, libtorchLibraries, type LibTorchCandidate, type LibTorchFound } from './find-libtorch.mjs';
+import { describeLibTorch, explainFailure, explainNoBinary, mismatch, type BuildManifest, type Refusal } from './explain.js';
 import type { NativeAddon } from './surface.js';
+
+export type { BuildManifest } from './explain.js';
 
 /** The package root (lib/native/../.. in a checkout, dist/native/../.. once compiled). */
 export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BINARY = 'mars_finetune.node';
+/** npm scope of the variant packages. */
+export const VARIANT_SCOPE = '@mars-finetune';
 
-/** What scripts/build-native.mjs writes beside every binary. */
-export interface BuildManifest {
-  builder: string;
-  platform: string;
-  arch: string;
-  napiVersion: number;
-  libtorch: { version: string | null; cuda: string | null; cxx11Abi: boolean | null; libDir: string; source: string };
+/** The package's name, version and the variants it was released with (package.json `libtorchVariants`). */
+export function packageInfo(): { name: string; version: string; variants: string[] } {
+  const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { name: string; version: string; libtorchVariants?: string[] };
+  return { name: pkg.name, version: pkg.version, variants: pkg.libtorchVariants ?? [] };
 }
 
 interface Candidate {
-  path: string;
   origin: string;
+  path: string;
+  manifest?: BuildManifest;
+  refusals: string[];
+}
+
+function readCandidate(origin: string, path: string): Candidate {
+  const c: Candidate = { origin, path, refusals: [] };
+  const manifestPath = join(dirname(path), 'manifest.json');
+  if (!existsSync(path)) c.refusals.push(`${path} does not exist`);
+  else if (!existsSync(manifestPath)) c.refusals.push(`no manifest.json beside ${path}`);
+  else {
+    try {
+      c.manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as BuildManifest;
+    } catch (e) {
+      c.refusals.push(`unreadable manifest ${manifestPath}: ${(e as Error).message}`);
+    }
+  }
+  return c;
 }
 
 function listCandidates(): Candidate[] {
-  if (process.env.MARS_FT_BINARY) return [{ path: resolve(process.env.MARS_FT_BINARY), origin: 'MARS_FT_BINARY' }];
-  const out: Candidate[] = [];
-  for (const config of ['Release', 'Debug']) out.push({ path: join(packageRoot, 'build', config, BINARY), origin: `local build (${config})` });
-  const prebuilds = join(packageRoot, 'prebuilds');
-  if (existsSync(prebuilds)) {
-    for (const dir of readdirSync(prebuilds).sort()) {
-      if (dir.startsWith(`${process.platform}-${process.arch}-`)) out.push({ path: join(prebuilds, dir, BINARY), origin: `prebuild ${dir}` });
+  if (process.env.MARS_FT_BINARY) return [readCandidate('MARS_FT_BINARY', resolve(process.env.MARS_FT_BINARY))];
+  const out = ['Release', 'Debug']
+    .map((config) => join(packageRoot, 'build', config, BINARY))
+    .filter((path) => existsSync(path))
+    .map((path) => readCandidate('local build', path));
+  const require = createRequire(join(packageRoot, 'package.json'));
+  for (const variant of packageInfo().variants.filter((v) => v.startsWith(`${process.platform}-${process.arch}-`))) {
+    const name = `${VARIANT_SCOPE}/${variant}`;
+    let dir: string | undefined;
+    try {
+      dir = dirname(require.resolve(`${name}/package.json`));
+    } catch {
+      out.push({ origin: name, path: '', refusals: ['not installed'] });
+      continue;
     }
+    out.push(readCandidate(name, join(dir, BINARY)));
   }
   return out;
 }
 
-/** The LibTorch installations visible without asking Python (which is slow to start). */
-function visibleLibTorches(): LibTorchFound[] {
-  return libtorchCandidates({ python: false }).filter((c): c is LibTorchFound => c.ok);
+// Linux's RTLD_NODELETE (glibc and musl): Node closes a library that is not
+// an addon after loading it, and LibTorch must stay for the addon to bind to.
+// Local, not global: a LibTorch such as Debian's pulls in hundreds of
+// libraries (GLib among them) that must not override other addons' own (sharp's).
+const RTLD_NODELETE = 0x1000;
+const PRELOAD = `
+  const { constants } = require('node:os');
+  const flags = constants.dlopen.RTLD_LAZY | constants.dlopen.RTLD_LOCAL | ${RTLD_NODELETE};
+  for (const file of LIBS) {
+    try { process.dlopen({ exports: {} }, file, flags); }
+    catch (e) { if (!/did not self-register/.test(e.message)) throw e; }
+  }`;
+
+/**
+ * Loads LibTorch's libraries by absolute path before the addon: the dynamic
+ * linker then satisfies the addon's own references (libtorch.so, libc10.so,
+ * ...) with these already-loaded libraries, by name, wherever the binary was
+ * built. Linux only; elsewhere the binary's own search path decides.
+ */
+function preload(libtorch: LibTorchFound): void {
+  if (process.platform !== 'linux') return;
+  Function('require', 'LIBS', PRELOAD)(createRequire(import.meta.url), libtorchLibraries(libtorch));
 }
 
-const REBUILD = 'build from source with `npm rebuild mars-finetune` (in a checkout: `npm run build:native`); it needs cmake, a C++17 compiler and LibTorch';
-
-/** Why the manifest rules this binary out here, or null. */
-function manifestProblem(manifest: BuildManifest): string | null {
-  if (manifest.platform !== process.platform || manifest.arch !== process.arch) {
-    return `built for ${manifest.platform}-${manifest.arch}, this is ${process.platform}-${process.arch}`;
-  }
-  if (manifest.napiVersion > Number(process.versions.napi)) {
-    return `needs Node-API ${manifest.napiVersion}, this Node.js has ${process.versions.napi}; upgrade Node.js`;
-  }
-  const lib = manifest.libtorch;
-  const atBuildPlace = existsSync(join(lib.libDir, 'libtorch.so'));
-  const onLibraryPath = (process.env.LD_LIBRARY_PATH ?? '').split(':').some((d) => d && existsSync(join(d, 'libtorch.so')));
-  if (!atBuildPlace && !onLibraryPath) {
-    const flavour = `LibTorch ${lib.version} (${lib.cuda ? `CUDA ${lib.cuda}` : 'CPU'})`;
-    const match = visibleLibTorches().find((c) => c.version === lib.version);
-    return match
-      ? `needs ${flavour}; found it at ${match.libDir}: run with LD_LIBRARY_PATH=${match.libDir}`
-      : `needs ${flavour}, which is not at ${lib.libDir} nor on LD_LIBRARY_PATH; install it and set LIBTORCH or LD_LIBRARY_PATH, or ${REBUILD}`;
-  }
-  if (atBuildPlace) {
-    const there = visibleLibTorches().find((c) => c.libDir === lib.libDir);
-    if (there?.version && lib.version && there.version !== lib.version) {
-      return `built for LibTorch ${lib.version} but ${lib.libDir} now holds ${there.version}; ${REBUILD}`;
-    }
-  }
-  return null;
-}
-
-function explainProbeFailure(stderr: string, signal: string | null): string {
-  const missing = stderr.match(/(lib[\w.+-]+\.so[\w.]*): cannot open shared object file/);
-  if (missing) return `cannot find ${missing[1]}: set LD_LIBRARY_PATH to your LibTorch's lib folder, or ${REBUILD}`;
-  const symbol = stderr.match(/undefined symbol: (\S+)/);
-  if (symbol) return `LibTorch's symbols do not match (undefined symbol ${symbol[1]}): it was built against another LibTorch version or C++ ABI; ${REBUILD}`;
-  if (signal) return `the test load crashed (${signal}), which points to a LibTorch mismatch; ${REBUILD}`;
-  const last = stderr.trim().split('\n').filter(Boolean).pop() ?? 'no output';
-  return `the test load failed: ${last}; ${REBUILD}`;
-}
-
-/** Loads the binary in a child process once per binary and environment; null when it loads. */
-function probe(path: string, libDir: string): string | null {
+/** Test-loads the binary with this LibTorch in a child process (once per binary and LibTorch); null when it loads. */
+function probe(path: string, libtorch: LibTorchFound): string | null {
   if (process.env.MARS_FT_NO_PROBE === '1') return null;
   const stat = statSync(path);
+  const libs = process.platform === 'linux' ? libtorchLibraries(libtorch) : [];
   const key = createHash('sha1')
-    .update([path, stat.mtimeMs, stat.size, libDir, process.env.LD_LIBRARY_PATH ?? '', process.version].join('\0'))
+    .update([path, stat.mtimeMs, stat.size, ...libs, process.env.LD_LIBRARY_PATH ?? '', process.version].join('\0'))
     .digest('hex');
   const cacheDir = join(tmpdir(), 'mars-finetune-probes');
   const marker = join(cacheDir, `${key}.ok`);
   if (existsSync(marker)) return null;
-  const script = `require(${JSON.stringify(path)}).info()`;
+  const script = `const LIBS = ${JSON.stringify(libs)};${PRELOAD}\nrequire(${JSON.stringify(path)}).info();`;
   const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 120_000 });
-  if (r.status !== 0) return explainProbeFailure(r.stderr ?? '', r.signal);
+  if (r.status !== 0) return explainFailure(r.stderr ?? '', r.signal);
   try {
     // An empty marker: its existence is the verdict, so no partial write can mislead.
     mkdirSync(cacheDir, { recursive: true });
@@ -116,38 +128,50 @@ function probe(path: string, libDir: string): string | null {
   return null;
 }
 
-function tryCandidate(c: Candidate): { addon?: NativeAddon; why?: string } {
-  if (!existsSync(c.path)) return { why: `${c.path} does not exist` };
-  const manifestPath = join(dirname(c.path), 'manifest.json');
-  if (!existsSync(manifestPath)) return { why: `no manifest.json beside ${c.path}; ${REBUILD}` };
-  let manifest: BuildManifest;
-  try {
-    manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as BuildManifest;
-  } catch (e) {
-    return { why: `unreadable manifest ${manifestPath}: ${(e as Error).message}` };
-  }
-  const problem = manifestProblem(manifest) ?? probe(c.path, manifest.libtorch.libDir);
-  if (problem) return { why: problem };
-  try {
-    return { addon: createRequire(import.meta.url)(c.path) as NativeAddon };
-  } catch (e) {
-    return { why: explainProbeFailure((e as Error).message, null) };
-  }
+/** Which binary this process loaded, and on which LibTorch. */
+export interface LoadedBinary {
+  /** `local build`, `MARS_FT_BINARY` or the variant package's name. */
+  origin: string;
+  path: string;
+  libtorch: { source: string; libDir: string; version: string | null; cuda: string | null };
 }
 
-let cached: NativeAddon | undefined;
+let cached: { addon: NativeAddon; binary: LoadedBinary } | undefined;
 
-/** The loaded addon; throws ERR_NATIVE_LOAD explaining every refused candidate. */
-export function native(): NativeAddon {
-  if (cached) return cached;
-  const refusals: string[] = [];
-  for (const c of listCandidates()) {
-    const { addon, why } = tryCandidate(c);
-    if (addon) return (cached = addon);
-    refusals.push(`  - ${c.origin}: ${why}`);
+function load(): { addon: NativeAddon; binary: LoadedBinary } {
+  const candidates = listCandidates();
+  const found: LibTorchCandidate[] = libtorchCandidates();
+  for (const libtorch of found.filter((l): l is LibTorchFound => l.ok)) {
+    for (const c of candidates) {
+      if (!c.manifest) continue; // missing, or without a readable manifest: refused already
+      if (mismatch(c.manifest, libtorch)) continue;
+      const why = probe(c.path, libtorch);
+      if (why) {
+        c.refusals.push(`with ${describeLibTorch(libtorch)}: ${why}`);
+        continue;
+      }
+      try {
+        preload(libtorch);
+        const addon = createRequire(import.meta.url)(c.path) as NativeAddon;
+        const { source, libDir, version, cuda } = libtorch;
+        return { addon, binary: { origin: c.origin, path: c.path, libtorch: { source, libDir, version, cuda } } };
+      } catch (e) {
+        c.refusals.push(`with ${describeLibTorch(libtorch)}: ${explainFailure((e as Error).message, null)}`);
+      }
+    }
   }
-  throw new MarsError(
-    'ERR_NATIVE_LOAD',
-    ['The mars-finetune native addon could not be loaded. Candidates tried:', ...refusals].join('\n'),
-  );
+  const refusals: Refusal[] = candidates.map((c) => ({ origin: c.origin, manifest: c.manifest, reasons: c.refusals }));
+  throw new MarsError('ERR_NATIVE_LOAD', explainNoBinary(refusals, found, packageInfo()));
+}
+
+/** The loaded addon; throws ERR_NATIVE_LOAD explaining every refused binary and LibTorch, with the fix. */
+export function native(): NativeAddon {
+  cached ??= load();
+  return cached.addon;
+}
+
+/** The binary the addon was loaded from (loading it first if need be). */
+export function loadedBinary(): LoadedBinary {
+  cached ??= load();
+  return cached.binary;
 }

@@ -52,7 +52,7 @@ export interface NativeModule extends NativeHandle {
 }
 
 /** What `info()` reports about the LibTorch this binary runs on. */
-export interface RuntimeInfo {
+export interface NativeRuntimeInfo {
   libtorchVersion: string;
   builtWithCuda: boolean;
   cudaAvailable: boolean;
@@ -72,6 +72,10 @@ export interface StepStats {
   penalty: number;
   correct: number;
   count: number;
+  /** With a loss scale (fp16): the scale this step multiplied the loss by. */
+  lossScale?: number;
+  /** With a loss scale: the scaled gradients overflowed, so the optimiser skipped this step (and the scale backed off). */
+  skipped?: boolean;
 }
 
 /** How far one tensor is from its centre (W0, or zero for a new head). */
@@ -219,7 +223,7 @@ export interface NativeAddon {
     parallel?: { syncBatchNorm: boolean; checkEvery: number },
   ): Promise<NativeSession>;
   createProcessGroup(spec: NativeGroupSpec): Promise<NativeProcessGroup>;
-  info(): RuntimeInfo;
+  info(): NativeRuntimeInfo;
   setNumThreads(n: number): void;
   manualSeed(seed: number): void;
   boundGraph(module: NativeModule, sample: NativeTensor): Promise<ModuleGraph>;

@@ -1,13 +1,17 @@
 /** Process-wide LibTorch settings and facts. */
 import { MarsError } from '../errors.js';
-import { native } from '../native/loader.js';
-import type { RuntimeInfo } from '../native/surface.js';
+import { loadedBinary, native, type LoadedBinary } from '../native/loader.js';
+import type { NativeRuntimeInfo } from '../native/surface.js';
 
-export type { RuntimeInfo } from '../native/surface.js';
+/** What the binary reports, and which binary it is. */
+export interface RuntimeInfo extends NativeRuntimeInfo {
+  /** The binary loaded (local build or prebuilt variant package) and the LibTorch it runs on. */
+  binary: LoadedBinary;
+}
 
-/** The LibTorch this process runs on: version, CUDA, thread count. */
+/** The LibTorch this process runs on: version, CUDA, thread count, and the binary loaded. */
 export function runtimeInfo(): RuntimeInfo {
-  return native().info();
+  return { ...native().info(), binary: loadedBinary() };
 }
 
 /** Sets LibTorch's intra-op thread count for this process. */

@@ -107,6 +107,9 @@ function checkClasses(o: ParsedFineTuneOptions): string[] {
 export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult> {
   const o = parseOptions(FineTuneSchema, options, 'fineTune options');
   const classNames = checkClasses(o);
+  if (o.precision === 'fp16' && !o.device.startsWith('cuda')) {
+    throw new MarsError('ERR_INVALID_ARGUMENT', `precision 'fp16' needs a CUDA device (device is '${o.device}'); on the CPU use 'bf16'`);
+  }
   const settings = resolveDistributed(o.distributed);
   if (!settings) return train(o, classNames);
   const group = await ProcessGroup.join(settings, o.device);
@@ -124,6 +127,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
 }
 
 async function train(o: ParsedFineTuneOptions, classNames: string[], group?: ProcessGroup): Promise<FineTuneResult> {
+  const precision = { precision: o.precision, ...(o.gradScaler !== undefined ? { gradScaler: o.gradScaler } : {}) };
   if (o.threads) setNumThreads(o.threads);
   manualSeed(o.seed);
   const backbone = typeof o.backbone === 'string' ? await load(o.backbone, { device: o.device }) : o.backbone;
@@ -158,6 +162,7 @@ async function train(o: ParsedFineTuneOptions, classNames: string[], group?: Pro
     regulariser: o.regulariser,
     optimizer: o.optimizer,
     pool: head.pool,
+    ...precision,
     ...(resumed?.init ? { init: resumed.init } : {}),
     ...(channelWeights ? { channelWeights } : {}),
     ...(group ? { parallel: { group, syncBatchNorm: group.settings.syncBatchNorm, checkEvery: group.settings.checkEvery } } : {}),
@@ -212,7 +217,8 @@ async function train(o: ParsedFineTuneOptions, classNames: string[], group?: Pro
       correct += s.correct;
       count += s.count;
       batch++;
-      o.onBatchEnd?.({ epoch: epoch + 1, batch, batches, loss: s.loss, penalty: s.penalty, accuracy: s.correct / s.count, learningRate: lr });
+      const scaling = s.lossScale !== undefined ? { lossScale: s.lossScale, skipped: s.skipped ?? false } : {};
+      o.onBatchEnd?.({ epoch: epoch + 1, batch, batches, loss: s.loss, penalty: s.penalty, accuracy: s.correct / s.count, learningRate: lr, ...scaling });
     }
     [loss, penalty, correct, count] = (await sumOverRanks(group, [loss, penalty, correct, count])) as [number, number, number, number];
     const entry: EpochEnd = {
@@ -246,7 +252,7 @@ async function train(o: ParsedFineTuneOptions, classNames: string[], group?: Pro
     ...(group ? { distributed: { rank: group.rank, worldSize: group.worldSize } } : {}),
   };
   if (o.test) {
-    const scorer = best.model ? await Trainer.create(best.model, { regulariser: { method: 'none' }, pool: head.pool }) : trainer;
+    const scorer = best.model ? await Trainer.create(best.model, { regulariser: { method: 'none' }, pool: head.pool, precision: o.precision }) : trainer;
     result.test = await evaluateSplit(scorer, loaderFor(o, o.test, backbone, false, shardFor(group, false)), group);
   }
   return result;

@@ -10,13 +10,17 @@ export { fineTune, type FineTuneResult } from './finetune.js';
 export {
   FINE_TUNE_DEFAULTS,
   FineTuneSchema,
+  GradScalerSchema,
   OptimizerSchema,
+  PrecisionSchema,
   ScheduleSchema,
   type BatchEnd,
   type EpochBound,
   type EpochEnd,
   type FineTuneOptions,
+  type GradScalerOptions,
   type OptimizerOptions,
+  type Precision,
   type ScheduleOptions,
   type SplitMetrics,
 } from './options.js';

@@ -28,6 +28,37 @@ export const OptimizerSchema = z
   .strict();
 export type OptimizerOptions = z.input<typeof OptimizerSchema>;
 
+/**
+ * fp16's dynamic loss scale, as PyTorch's GradScaler (same defaults): the loss
+ * is multiplied by the scale before backward, gradients are divided by it
+ * before the step; a step whose gradients overflow is skipped and the scale
+ * multiplied by `backoffFactor`; after `growthInterval` clean steps in a row
+ * it is multiplied by `growthFactor`.
+ */
+export const GradScalerSchema = z.strictObject({
+  initScale: z.number().finite().positive().default(2 ** 16),
+  growthFactor: z.number().finite().gt(1).default(2),
+  backoffFactor: z.number().finite().gt(0).lt(1).default(0.5),
+  growthInterval: z.number().int().positive().default(2000),
+});
+export type GradScalerOptions = z.input<typeof GradScalerSchema>;
+
+/**
+ * Automatic mixed precision: `bf16` or `fp16` runs forward and loss under
+ * LibTorch's autocast (matrix products and convolutions in that type, the
+ * rest in fp32); parameters, gradients, the optimiser and the projection stay
+ * in fp32. `fp16` needs CUDA and turns the loss scale on.
+ */
+export const PrecisionSchema = z.enum(['fp32', 'bf16', 'fp16']);
+export type Precision = z.infer<typeof PrecisionSchema>;
+
+/** The loss scale a run uses: given, or GradScaler's defaults with fp16, else none. */
+export function resolveGradScaler(precision: Precision, gradScaler: false | GradScalerOptions | undefined): z.output<typeof GradScalerSchema> | undefined {
+  if (gradScaler === false) return undefined;
+  if (gradScaler !== undefined) return GradScalerSchema.parse(gradScaler);
+  return precision === 'fp16' ? GradScalerSchema.parse({}) : undefined;
+}
+
 /** Learning-rate schedules, evaluated per epoch; `warmupEpochs` ramps up linearly first. */
 export const ScheduleSchema = z
   .discriminatedUnion('type', [
@@ -58,6 +89,9 @@ export interface BatchEnd {
   penalty: number;
   accuracy: number;
   learningRate: number;
+  /** With a loss scale: the scale this step used, and whether its gradients overflowed (the step was skipped). */
+  lossScale?: number;
+  skipped?: boolean;
 }
 
 /** Metrics of one data split at the end of an epoch. */
@@ -114,6 +148,10 @@ export const FineTuneSchema = z.strictObject({
   batchSize: z.number().int().positive().default(128),
   seed: z.number().int().nonnegative().default(0),
   device: DeviceSchema.default('cpu'),
+  /** Mixed precision: `bf16` (CPU or CUDA) or `fp16` (CUDA, with a loss scale); parameters stay fp32. */
+  precision: PrecisionSchema.default('fp32'),
+  /** fp16's loss scale (on by default with fp16 only); `false` turns it off, an object tunes or forces it. */
+  gradScaler: z.union([z.literal(false), GradScalerSchema]).optional(),
   /** LibTorch threads; default: LibTorch's own choice. */
   threads: z.number().int().positive().optional(),
   /** Writes `last.pt` (every epoch) and `best.pt` here; resumes from `last.pt` with `resume`. */

@@ -4,7 +4,7 @@
  * it; tests drive it directly with fixed batches.
  */
 import { parseOptions } from '../util/parse-options.js';
-import { OptimizerSchema, type OptimizerOptions } from './options.js';
+import { OptimizerSchema, PrecisionSchema, resolveGradScaler, type GradScalerOptions, type OptimizerOptions, type Precision } from './options.js';
 import type { Module } from '../torch/module.js';
 import { native } from '../native/loader.js';
 import type { NativeSession, StepStats, TensorDistance } from '../native/surface.js';
@@ -26,6 +26,10 @@ export interface TrainerOptions {
   channelWeights?: Float32Array;
   /** One rank of a data-parallel job: gradients averaged over `group`, rank 0's weights at the start. */
   parallel?: { group: ProcessGroup; syncBatchNorm: boolean; checkEvery: number };
+  /** Mixed precision of forward and loss (fineTune's `precision`); default fp32. */
+  precision?: Precision;
+  /** The loss scale (fineTune's `gradScaler`): on by default with fp16 only. */
+  gradScaler?: false | GradScalerOptions;
 }
 
 /** A native training session; `dispose()` (or `using`) frees its snapshot W0 and optimiser state now. */
@@ -45,10 +49,12 @@ export class Trainer extends HandleOwner<NativeSession> {
       ? { alpha: plan.delta.alpha, channelWeights: tensor(options.channelWeights).handle }
       : undefined;
     const init = options.init && Object.fromEntries(Object.entries(options.init).map(([k, t]) => [k, t.handle]));
+    const precision = parseOptions(PrecisionSchema, options.precision ?? 'fp32', 'precision');
+    const gradScaler = resolveGradScaler(precision, options.gradScaler);
     const p = options.parallel;
     const session = await native().createSession(
       model.handle,
-      { pool: options.pool, optimizer, constraints: plan.constraints, penalties: plan.penalties, delta, bss: plan.bss },
+      { pool: options.pool, optimizer, constraints: plan.constraints, penalties: plan.penalties, delta, bss: plan.bss, precision, gradScaler },
       init,
       p?.group.handle,
       p && { syncBatchNorm: p.syncBatchNorm, checkEvery: p.checkEvery },

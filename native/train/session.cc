@@ -113,13 +113,30 @@ std::shared_ptr<SessionState> BuildSession(std::shared_ptr<ModuleState> model, S
   s->bssEta = spec.bssEta;
   s->bssK = spec.bssK;
   s->optimizer = MakeOptimizer(spec.optimizer, trainable);
+  if (spec.precision != "fp32") {
+    const bool cuda = !live.empty() && live.begin()->second.is_cuda();
+    if (spec.precision == "fp16" && !cuda) {
+      throw CodedError("ERR_INVALID_ARGUMENT", "precision 'fp16' needs a CUDA device (with a loss scale); on the CPU use 'bf16'");
+    }
+    s->autocast = true;
+    s->autocastDtype = spec.precision == "bf16" ? at::kBFloat16 : at::kHalf;
+  }
+  s->scaler = {spec.scaler.enabled, spec.scaler.initScale, spec.scaler.growthFactor, spec.scaler.backoffFactor, spec.scaler.growthInterval, 0};
   return s;
 }
 
 struct StepResult {
   double loss = 0, penalty = 0;
   int64_t correct = 0, count = 0;
+  double lossScale = 0;  // the loss scale this step used (0: no loss scaling)
+  bool skipped = false;  // the scaled gradients overflowed: no optimiser step
 };
+
+std::vector<at::Tensor> TrainableParameters(const SessionState& s) {
+  std::vector<at::Tensor> out;
+  for (const auto& group : s.optimizer->param_groups()) out.insert(out.end(), group.params().begin(), group.params().end());
+  return out;
+}
 
 // The penalty of the regulariser for one batch (zero for pure constraints).
 at::Tensor BatchPenalty(SessionState& s, const at::Tensor& x, const at::Tensor& maps, const at::Tensor& features) {
@@ -137,7 +154,8 @@ at::Tensor BatchPenalty(SessionState& s, const at::Tensor& x, const at::Tensor& 
     penalty = penalty + s.deltaAlpha * (w * (maps - maps0).pow(2)).mean();
   }
   if (s.bssK > 0 && s.bssEta > 0) {
-    const at::Tensor sv = at::linalg_svdvals(features);  // descending
+    // In fp32 whatever autocast made of the features: the SVD has no half-precision kernels.
+    const at::Tensor sv = at::linalg_svdvals(features.to(at::kFloat));  // descending
     const int64_t k = std::min<int64_t>(s.bssK, sv.size(0));
     penalty = penalty + s.bssEta * sv.slice(0, sv.size(0) - k).pow(2).sum();
   }
@@ -174,31 +192,48 @@ StepResult TrainStep(SessionState& s, const at::Tensor& xIn, const at::Tensor& y
   const std::shared_ptr<void> parallelStep = s.parallel ? s.parallel->BeforeForward() : nullptr;
   // DELTA and BSS need the backbone's maps and features; the others run the
   // classifier's own forward as one TorchScript call, as Python would.
-  at::Tensor maps, features, logits;
-  if (s.frozenBackbone || s.bssK > 0) {
-    maps = s.backbone.forward({x}).toTensor();
-    features = s.pool ? maps.mean({2, 3}) : maps;
-    logits = s.head.forward({features}).toTensor();
-  } else {
-    logits = net.forward({x}).toTensor();
+  at::Tensor maps, features, logits, ce, total;
+  {
+    // Mixed precision covers forward and loss, as torch.autocast does; backward follows the recorded casts.
+    AutocastScope autocast(s.autocast, device.type(), s.autocastDtype);
+    if (s.frozenBackbone || s.bssK > 0) {
+      maps = s.backbone.forward({x}).toTensor();
+      features = s.pool ? maps.mean({2, 3}) : maps;
+      logits = s.head.forward({features}).toTensor();
+    } else {
+      logits = net.forward({x}).toTensor();
+    }
+    ce = torch::nn::functional::cross_entropy(logits, y);
+    total = s.penalties.empty() && !maps.defined() ? ce : ce + BatchPenalty(s, x, maps, features);
   }
-  const at::Tensor ce = torch::nn::functional::cross_entropy(logits, y);
-  const at::Tensor total = s.penalties.empty() && !maps.defined() ? ce : ce + BatchPenalty(s, x, maps, features);
   const double totalValue = total.item<double>();
   const std::string advice = "; lower the learning rate or check the data for NaN/Inf";
   // One rank alone must not stop: the others would wait for its gradients.
   if (!std::isfinite(totalValue) && !s.parallel) {
     throw CodedError("ERR_NONFINITE_LOSS", "the loss became " + std::to_string(totalValue) + advice);
   }
-  total.backward();
-  if (s.parallel) {
+  // Data-parallel: gradients averaged over the ranks before the optimiser (or the loss scale) sees them.
+  const auto reduceBackward = [&](const at::Tensor& loss) {
+    loss.backward();
+    if (!s.parallel) return;
     const int ranks = s.parallel->AfterBackward(std::isfinite(totalValue));
     if (ranks > 0) throw CodedError("ERR_NONFINITE_LOSS", "the loss became NaN or infinite on " + std::to_string(ranks) + " rank(s)" + advice);
-  }
-  s.optimizer->step();
-  Project(s);
-  if (s.parallel) s.parallel->AfterStep();
+  };
   StepResult r;
+  if (s.scaler.enabled) {
+    // GradScaler's step: backward on the scaled loss, unscale, skip the step on overflow, adapt the scale.
+    r.lossScale = s.scaler.scale;
+    reduceBackward(total * s.scaler.scale);
+    r.skipped = s.scaler.UnscaleAndCheck(TrainableParameters(s));
+    if (!r.skipped) s.optimizer->step();
+    s.scaler.Update(r.skipped);
+  } else {
+    reduceBackward(total);
+    s.optimizer->step();
+  }
+  // The projection acts on the fp32 parameters; after a skipped step they have not moved.
+  if (!r.skipped) Project(s);
+  if (s.parallel) s.parallel->AfterStep();
   r.loss = ce.item<double>();
   r.penalty = (total - ce).item<double>();
   r.correct = logits.argmax(1).eq(y).sum().item<int64_t>();
@@ -212,11 +247,15 @@ StepResult EvalStep(SessionState& s, const at::Tensor& xIn, const at::Tensor& yI
   const at::Tensor x = xIn.to(device), y = yIn.to(device, at::kLong);
   torch::NoGradGuard noGrad;
   s.model->module.train(false);
-  const at::Tensor logits = s.model->module.forward({x}).toTensor();
   StepResult r;
-  r.loss = torch::nn::functional::cross_entropy(
-               logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-               .item<double>();
+  at::Tensor logits;
+  {
+    AutocastScope autocast(s.autocast, device.type(), s.autocastDtype);
+    logits = s.model->module.forward({x}).toTensor();
+    r.loss = torch::nn::functional::cross_entropy(
+                 logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                 .item<double>();
+  }
   r.correct = logits.argmax(1).eq(y).sum().item<int64_t>();
   r.count = y.size(0);
   return r;
@@ -228,6 +267,10 @@ Napi::Value StepToJs(Napi::Env env, StepResult& r) {
   o.Set("penalty", r.penalty);
   o.Set("correct", static_cast<double>(r.correct));
   o.Set("count", static_cast<double>(r.count));
+  if (r.lossScale > 0) {
+    o.Set("lossScale", r.lossScale);
+    o.Set("skipped", r.skipped);
+  }
   return o;
 }
 
@@ -357,6 +400,12 @@ Napi::Value SessionWrap::SaveOptimizer(const Napi::CallbackInfo& info) {
     std::ostringstream stream;
     torch::serialize::OutputArchive archive;
     Get(info)->optimizer->save(archive);
+    // The loss scale and its growth count belong to the optimiser's state: resuming continues them exactly.
+    const LossScaler& scaler = Get(info)->scaler;
+    if (scaler.enabled) {
+      archive.write("mars_loss_scale", at::tensor({scaler.scale}, at::kDouble));
+      archive.write("mars_loss_scale_growth_tracker", at::tensor({scaler.growthTracker}, at::kLong));
+    }
     archive.save_to(stream);
     const std::string bytes = stream.str();
     return Napi::Buffer<char>::Copy(env, bytes.data(), bytes.size());
@@ -373,6 +422,13 @@ Napi::Value SessionWrap::LoadOptimizer(const Napi::CallbackInfo& info) {
     torch::serialize::InputArchive archive;
     archive.load_from(stream);
     Get(info)->optimizer->load(archive);
+    LossScaler& scaler = Get(info)->scaler;
+    at::Tensor scale, tracker;
+    if (scaler.enabled && archive.try_read("mars_loss_scale", scale) &&
+        archive.try_read("mars_loss_scale_growth_tracker", tracker)) {
+      scaler.scale = scale.item<double>();
+      scaler.growthTracker = tracker.item<int64_t>();
+    }
     return env.Undefined();
   });
 }

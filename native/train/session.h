@@ -17,6 +17,7 @@
 #include "core/addon_data.h"
 #include "core/handle.h"
 #include "core/module.h"
+#include "train/amp.h"
 
 namespace mars {
 
@@ -61,6 +62,11 @@ struct SessionState {
   int64_t bssK = 0;
   // One rank of a data-parallel job (distributed/data_parallel.h); null in one process.
   std::shared_ptr<DataParallel> parallel;
+  // Mixed precision: autocast's dtype (forward and loss only; parameters, the
+  // optimiser and the projection stay in fp32) and fp16's loss scale.
+  bool autocast = false;
+  at::ScalarType autocastDtype = at::kFloat;
+  LossScaler scaler;
 };
 
 class SessionWrap : public Handle<SessionWrap, std::shared_ptr<SessionState>> {

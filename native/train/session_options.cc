@@ -25,6 +25,19 @@ std::vector<Napi::Object> Objects(const Napi::Object& o, const char* key) {
 SessionSpec ReadSessionSpec(const Napi::Object& options, const Napi::Value& init) {
   SessionSpec spec;
   spec.pool = BoolField(options, "pool", false);
+  if (!options.Get("precision").IsUndefined()) spec.precision = StringField(options, "precision");
+  Require(spec.precision == "fp32" || spec.precision == "bf16" || spec.precision == "fp16", "precision must be fp32, bf16 or fp16");
+  if (options.Get("gradScaler").IsObject()) {
+    const auto g = options.Get("gradScaler").As<Napi::Object>();
+    auto& k = spec.scaler;
+    k.enabled = true;
+    k.initScale = NumberField(g, "initScale", k.initScale);
+    k.growthFactor = NumberField(g, "growthFactor", k.growthFactor);
+    k.backoffFactor = NumberField(g, "backoffFactor", k.backoffFactor);
+    k.growthInterval = static_cast<int64_t>(NumberField(g, "growthInterval", static_cast<double>(k.growthInterval)));
+    Require(k.initScale > 0 && k.growthFactor > 1 && k.backoffFactor > 0 && k.backoffFactor < 1 && k.growthInterval >= 1,
+            "gradScaler needs initScale > 0, growthFactor > 1, 0 < backoffFactor < 1 and growthInterval >= 1");
+  }
   Require(options.Get("optimizer").IsObject(), "optimizer must be an object");
   const auto opt = options.Get("optimizer").As<Napi::Object>();
   auto& o = spec.optimizer;

@@ -31,8 +31,16 @@ struct PenaltySpec {
   bool centreZero;
 };
 
+struct ScalerSpec {
+  bool enabled = false;
+  double initScale = 65536.0, growthFactor = 2.0, backoffFactor = 0.5;
+  int64_t growthInterval = 2000;
+};
+
 struct SessionSpec {
   bool pool = false;
+  std::string precision = "fp32";  // fp32 | bf16 | fp16: autocast's dtype for forward and loss
+  ScalerSpec scaler;
   OptimizerSpec optimizer;
   std::vector<ConstraintSpec> constraints;
   std::vector<PenaltySpec> penalties;

@@ -1,4 +1,4 @@
-# Sourced by run.sh and distributed.sh: sets $OUT (made), records the GPU and
+# Sourced by distributed.sh: sets $OUT (made), records the GPU and
 # PyTorch in $OUT/gpu.txt, puts Node from .devcarry/node.xz on PATH, and sets
 # $prefix to the CUDA LibTorch's CMake prefix (from the machine's PyTorch).
 OUT=${OUT:-/tmp/gpu-check}

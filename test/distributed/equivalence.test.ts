@@ -15,7 +15,8 @@ import { freePort } from '../../lib/distributed/launch.js';
 import { load, manualSeed, setNumThreads, tensor } from '../../lib/index.js';
 import { composeClassifier, probeBackbone } from '../../lib/train/head.js';
 import { Trainer } from '../../lib/train/trainer.js';
-import { fixturePath, maxAbsDiff, python } from '../helpers/fixtures.js';
+import { fixturePath, maxAbsDiff } from '../helpers/fixtures.js';
+import { makeBatches, runOracle, type OracleBatch } from '../helpers/oracle.js';
 import { ROOT } from '../helpers/paths.js';
 import { ORACLE_CASES, type OracleCase } from '../helpers/regulariser-cases.js';
 import { startRank } from './helpers/ranks.js';
@@ -29,23 +30,6 @@ const STEPS = 3;
 type Case = OracleCase;
 // BSS shrinks the singular values of each rank's own batch: not one batch of 2B.
 const CASES = ORACLE_CASES.filter((c) => c.regulariser.method !== 'bss');
-
-/** Seeded global batches of GLOBAL_BATCH items, written for the ranks and for Python. */
-function makeBatches(seed: number): string[][] {
-  let s = seed;
-  const rand = () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
-  return Array.from({ length: STEPS }, (_, b) => {
-    const files = [join(dir, `x${seed}-${b}.bin`), join(dir, `y${seed}-${b}.bin`)];
-    writeFileSync(files[0]!, Float32Array.from({ length: GLOBAL_BATCH * 28 * 28 }, () => rand() * 2 - 1));
-    writeFileSync(files[1]!, Int32Array.from({ length: GLOBAL_BATCH }, () => Math.floor(rand() * CLASSES)));
-    return files;
-  });
-}
-
-const read = (file: string, as: typeof Float32Array | typeof Int32Array) => {
-  const b = readFileSync(file);
-  return new as(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-};
 
 interface Prepared {
   model: string;
@@ -64,20 +48,20 @@ async function prepare(network: string, name: string): Promise<Prepared> {
 }
 
 /** One process, the whole batches (the reference the ranks must match). */
-async function oneProcess(p: Prepared, c: Case, batches: string[][]): Promise<Record<string, number[]>> {
+async function oneProcess(p: Prepared, c: Case, batches: OracleBatch[]): Promise<Record<string, number[]>> {
   manualSeed(7);
   const model = await load(p.model);
   const trainer = await Trainer.create(model, { ...c, pool: p.pool, channelWeights: Float32Array.from(p.channelWeights) });
-  for (const [x, y] of batches) await trainer.step(tensor(read(x!, Float32Array), [GLOBAL_BATCH, ...ITEM]), tensor(read(y!, Int32Array)));
+  for (const { x, y } of batches) await trainer.step(tensor(x, [GLOBAL_BATCH, ...ITEM]), tensor(y));
   return Object.fromEntries(Object.entries(model.stateDict()).map(([k, t]) => [k, t.toArray()]));
 }
 
 /** Two ranks of B = GLOBAL_BATCH / 2 each; every case in one job. */
-async function twoRanks(p: Prepared, cases: Case[], batches: string[][], syncBatchNorm: boolean, tag: string): Promise<Record<string, number[]>[]> {
+async function twoRanks(p: Prepared, cases: Case[], batches: OracleBatch[], syncBatchNorm: boolean, tag: string): Promise<Record<string, number[]>[]> {
   const outs = cases.map((_, i) => join(dir, `${tag}-${i}.json`));
   const job = join(dir, `${tag}.json`);
   writeFileSync(job, JSON.stringify({
-    port: await freePort(), syncBatchNorm, batches, xshape: [GLOBAL_BATCH, ...ITEM],
+    port: await freePort(), syncBatchNorm, batches: batches.map((b) => b.files), xshape: [GLOBAL_BATCH, ...ITEM],
     cases: cases.map((c, i) => ({ ...c, model: p.model, pool: p.pool, channelWeights: p.channelWeights, out: outs[i] })),
   }));
   const script = join(ROOT, 'test', 'distributed', 'helpers', 'replica.mjs');
@@ -87,12 +71,10 @@ async function twoRanks(p: Prepared, cases: Case[], batches: string[][], syncBat
 }
 
 /** PyTorch's step on the whole batches. */
-function pytorch(p: Prepared, c: Case, batches: string[][]): Record<string, number[]> {
-  const optimizer = { name: 'adam', lr: 1e-4, momentum: 0.9, nesterov: false, weightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, amsgrad: true, ...c.optimizer };
-  const { method, ...hyper } = c.regulariser as { method: string };
-  const job = join(dir, `py-${method}.json`);
-  writeFileSync(job, JSON.stringify({ model: p.model, batches, xshape: [GLOBAL_BATCH, ...ITEM], method, hyper, optimizer, pool: p.pool, channelWeights: p.channelWeights }));
-  return python<Record<string, number[]>>(`import runpy, sys; sys.argv = ["oracle", ${JSON.stringify(job)}]; runpy.run_path(${JSON.stringify(join(ROOT, 'scripts/fixtures/oracle_train.py'))}, run_name="__main__")`);
+function pytorch(p: Prepared, c: Case, batches: OracleBatch[]): Record<string, number[]> {
+  return runOracle(dir, `py-${c.regulariser.method}`, {
+    model: p.model, batches, xshape: [GLOBAL_BATCH, ...ITEM], ...c, pool: p.pool, channelWeights: Float32Array.from(p.channelWeights),
+  });
 }
 
 function worst(a: Record<string, number[]>, b: Record<string, number[]>): number {
@@ -105,7 +87,7 @@ beforeAll(() => setNumThreads(1));
 describe('two ranks × B against one process × 2B', () => {
   it('without BatchNorm: the same weights to 1e-5 for every regulariser on gradients or weights', async () => {
     const p = await prepare('small_cnn', 'plain');
-    const batches = makeBatches(11);
+    const batches = makeBatches(dir, 11, STEPS, GLOBAL_BATCH, ITEM, CLASSES);
     const start = (await load(p.model)).stateDict();
     const ranks = await twoRanks(p, CASES, batches, false, 'plain');
     for (const [i, c] of CASES.entries()) {
@@ -119,7 +101,7 @@ describe('two ranks × B against one process × 2B', () => {
 
   it('with BatchNorm: close by default, the same to 1e-5 with syncBatchNorm', async () => {
     const p = await prepare('bn_resnet', 'bn');
-    const batches = makeBatches(13);
+    const batches = makeBatches(dir, 13, STEPS, GLOBAL_BATCH, ITEM, CLASSES);
     const cases = [CASES[1]!, CASES[4]!];
     const [byRank, synced] = [await twoRanks(p, cases, batches, false, 'bn'), await twoRanks(p, cases, batches, true, 'bn-sync')];
     for (const [i, c] of cases.entries()) {
