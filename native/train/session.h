@@ -17,6 +17,7 @@
 #include "core/addon_data.h"
 #include "core/handle.h"
 #include "core/module.h"
+#include "train/rng.h"
 
 namespace mars {
 
@@ -57,6 +58,8 @@ struct SessionState {
   // BSS: shrink the k smallest singular values of the batch's feature matrix.
   double bssEta = 0;
   int64_t bssK = 0;
+  // The run's own random streams: dropout and any other randomness of its steps.
+  RunGenerator rng;
 };
 
 class SessionWrap : public Handle<SessionWrap, std::shared_ptr<SessionState>> {
@@ -76,6 +79,8 @@ class SessionWrap : public Handle<SessionWrap, std::shared_ptr<SessionState>> {
   Napi::Value InitState(const Napi::CallbackInfo& info);
   Napi::Value SaveOptimizer(const Napi::CallbackInfo& info);
   Napi::Value LoadOptimizer(const Napi::CallbackInfo& info);
+  Napi::Value RngState(const Napi::CallbackInfo& info);
+  Napi::Value SetRngState(const Napi::CallbackInfo& info);
 };
 
 }  // namespace mars
