@@ -3,11 +3,14 @@
  * callbacks, checkpoints and early stopping; each step runs natively on a
  * worker thread (see trainer.ts), so the event loop stays free.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseOptions } from '../util/parse-options.js';
+import { ensureOutputDir } from '../util/output-dir.js';
+import { sweepStaleTemporaries } from '../util/atomic-write.js';
 import { composeClassifier, probeBackbone, type HeadShape } from './head.js';
-import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from '../classifier/checkpoint.js';
+import { saveCheckpoint, type CheckpointMeta, type RunPosition } from '../classifier/checkpoint.js';
+import { openResume, restoreTrainer, type Best } from './resume.js';
 import { DataLoader } from '../data/loader.js';
 import type { Dataset } from '../data/dataset.js';
 import { hasCode, MarsError } from '../errors.js';
@@ -18,7 +21,7 @@ import { FineTuneSchema, type EpochBound, type EpochEnd, type FineTuneOptions, t
 import { load, type Module } from '../torch/module.js';
 import { Classifier } from '../classifier/classifier.js';
 import { deltaChannelWeights } from './delta.js';
-import { manualSeed, setNumThreads } from '../torch/runtime.js';
+import { setNumThreads } from '../torch/runtime.js';
 import { learningRate } from './schedule.js';
 import { tensor } from '../torch/tensor.js';
 import { Trainer } from './trainer.js';
@@ -43,6 +46,7 @@ function loaderFor(o: ParsedFineTuneOptions, data: Dataset, backbone: Module, tr
     shuffle: train,
     transforms: train ? o.transforms.train : o.transforms.eval,
     backbone: backbone.parameters(),
+    onError: o.onError,
     // Evaluation passes stop at once; the training loop checks the signal itself, to write last.pt first.
     ...(o.signal && !train ? { signal: o.signal } : {}),
   });
@@ -104,7 +108,6 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   const o = parseOptions(FineTuneSchema, options, 'fineTune options');
   const classNames = checkClasses(o);
   if (o.threads) setNumThreads(o.threads);
-  manualSeed(o.seed);
   const backbone = typeof o.backbone === 'string' ? await load(o.backbone, { device: o.device }) : o.backbone;
   const trainLoader = loaderFor(o, o.train, backbone, true);
   // The training data in order with the evaluation transforms: item shape, DELTA's features, the bound.
@@ -114,8 +117,11 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
 
   const lastPath = o.checkpointDir && join(o.checkpointDir, 'last.pt');
   const bestPath = o.checkpointDir && join(o.checkpointDir, 'best.pt');
-  if (o.checkpointDir) mkdirSync(o.checkpointDir, { recursive: true });
-  const resumed = o.resume && lastPath && existsSync(lastPath) ? await loadCheckpoint(lastPath, o.device) : undefined;
+  if (o.checkpointDir) {
+    await ensureOutputDir(o.checkpointDir, 'checkpoint folder');
+    await sweepStaleTemporaries(o.checkpointDir);
+  }
+  const resumed = o.resume && lastPath && existsSync(lastPath) ? await openResume(lastPath, bestPath, o.device, { classNames, itemShape }) : undefined;
 
   let head: HeadShape;
   let model: Module;
@@ -124,7 +130,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     model = resumed.model;
   } else {
     head = await probeBackbone(backbone, itemShape);
-    model = await composeClassifier(backbone, head, classNames.length);
+    model = await composeClassifier(backbone, head, classNames.length, o.seed);
   }
   // A priori, the class is the run's own: checked before training (mars-sp only).
   const radii = o.bound?.mode === 'apriori' ? marsSpRadii(o.regulariser, model.parameters()) : undefined;
@@ -135,36 +141,45 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     regulariser: o.regulariser,
     optimizer: o.optimizer,
     pool: head.pool,
-    ...(resumed?.init ? { init: resumed.init } : {}),
+    seed: o.seed,
+    ...(resumed ? { init: resumed.state.init } : {}),
     ...(channelWeights ? { channelWeights } : {}),
   });
-  if (resumed?.optimizer) trainer.loadOptimizer(resumed.optimizer);
+  if (resumed) restoreTrainer(trainer, resumed);
 
-  const history: EpochEnd[] = (resumed?.meta.history as EpochEnd[] | undefined) ?? [];
-  const meta = (epoch: number): CheckpointMeta => ({
+  const history: EpochEnd[] = resumed?.history ?? [];
+  let best: Best = resumed?.best ?? { value: -Infinity, epoch: history.length, model: undefined, sinceBest: 0 };
+  const meta = (epoch: number, position?: RunPosition): CheckpointMeta => ({
     format: 1, classNames, method: o.regulariser.method, regulariser: o.regulariser, epoch, featureDim: head.featureDim, pool: head.pool,
     itemShape, evalTransforms: o.transforms.eval, history,
+    ...(position ? { position } : {}),
+    ...(best.model ? { best: { value: best.value, epoch: best.epoch, sinceBest: best.sinceBest } } : {}),
   });
-  const save = async (path: string | undefined, epoch: number) => {
-    if (path) await saveCheckpoint(path, model, meta(epoch), { init: trainer.initState(), optimizer: trainer.saveOptimizer() });
+  const save = async (path: string | undefined, epoch: number, position?: RunPosition) => {
+    if (path) await saveCheckpoint(path, model, meta(epoch, position), { init: trainer.initState(), optimizer: trainer.saveOptimizer(), rng: trainer.rngState() });
   };
 
-  let best = { value: -Infinity, epoch: history.length, model: undefined as Module | undefined };
-  let sinceBest = 0;
+  // A resumed run continues inside the epoch it stopped in: its batches already trained are skipped.
+  let position = resumed?.position;
   for (let epoch = history.length; epoch < o.epochs; epoch++) {
     const started = performance.now();
     const lr = learningRate(o.schedule, o.optimizer.lr, epoch, o.epochs);
     trainer.setLearningRate(lr);
     const batches = trainLoader.batchesPerEpoch;
-    let loss = 0;
-    let penalty = 0;
-    let correct = 0;
-    let count = 0;
+    const done = position?.batch ?? 0;
+    let { loss, penalty, correct, count, seconds } = position ?? { loss: 0, penalty: 0, correct: 0, count: 0, seconds: 0 };
+    position = undefined;
     let batch = 0;
     for await (const b of trainLoader.epoch(epoch)) {
       if (o.signal?.aborted) {
-        await save(lastPath, epoch);
+        const trained = Math.max(batch, done);
+        const elapsed = seconds + (performance.now() - started) / 1000;
+        await save(lastPath, epoch, trained > 0 ? { batch: trained, loss, penalty, correct, count, seconds: elapsed } : undefined);
         throw new MarsError('ERR_ABORTED', `fine-tuning aborted in epoch ${epoch + 1}${lastPath ? `; resume from ${lastPath}` : ''}`);
+      }
+      if (batch < done) {
+        batch++;
+        continue;
       }
       let s;
       try {
@@ -180,30 +195,33 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
       correct += s.correct;
       count += s.count;
       batch++;
-      o.onBatchEnd?.({ epoch: epoch + 1, batch, batches, loss: s.loss, penalty: s.penalty, accuracy: s.correct / s.count, learningRate: lr });
+      await o.onBatchEnd?.({ epoch: epoch + 1, batch, batches, loss: s.loss, penalty: s.penalty, accuracy: s.correct / s.count, learningRate: lr });
     }
     const entry: EpochEnd = {
       epoch: epoch + 1,
       learningRate: lr,
       train: { loss: loss / count, penalty: penalty / count, accuracy: correct / count, count },
       ...(validationLoader ? { validation: await evaluateSplit(trainer, validationLoader) } : {}),
-      seconds: (performance.now() - started) / 1000,
+      seconds: seconds + (performance.now() - started) / 1000,
       distances: trainer.distances(),
       ...(o.bound ? { bound: await epochBound(model, backbone, trainInOrder, o, radii) } : {}),
     };
     history.push(entry);
-    await save(lastPath, epoch + 1);
-    o.onEpochEnd?.(entry);
+    // The best is updated before last.pt is written, so that last.pt records it (exact resume).
+    let stop = false;
     if (o.monitor) {
       const value = monitorValue(entry, o.monitor) ?? -Infinity;
       if (value > best.value) {
-        best = { value, epoch: epoch + 1, model: await model.clone() };
-        sinceBest = 0;
+        best = { value, epoch: epoch + 1, model: await model.clone(), sinceBest: 0 };
         await save(bestPath, epoch + 1);
-      } else if (o.patience && ++sinceBest >= o.patience) {
-        break;
+      } else {
+        best.sinceBest++;
+        stop = o.patience !== undefined && best.sinceBest >= o.patience;
       }
     }
+    await save(lastPath, epoch + 1);
+    await o.onEpochEnd?.(entry);
+    if (stop) break;
   }
   const finalModel = best.model ?? model;
   const result: FineTuneResult = {

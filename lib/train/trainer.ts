@@ -23,6 +23,8 @@ export interface TrainerOptions {
   init?: Record<string, Tensor>;
   /** DELTA's per-channel weights (one per backbone output channel). */
   channelWeights?: Float32Array;
+  /** Seeds the session's own random streams (dropout and other randomness of its steps); default 0. */
+  seed?: number;
 }
 
 /** A native training session; `dispose()` (or `using`) frees its snapshot W0 and optimiser state now. */
@@ -44,7 +46,7 @@ export class Trainer extends HandleOwner<NativeSession> {
     const init = options.init && Object.fromEntries(Object.entries(options.init).map(([k, t]) => [k, t.handle]));
     const session = await native().createSession(
       model.handle,
-      { pool: options.pool, optimizer, constraints: plan.constraints, penalties: plan.penalties, delta, bss: plan.bss },
+      { pool: options.pool, optimizer, constraints: plan.constraints, penalties: plan.penalties, delta, bss: plan.bss, seed: options.seed ?? 0 },
       init,
     );
     return new Trainer(session, plan);
@@ -80,5 +82,14 @@ export class Trainer extends HandleOwner<NativeSession> {
 
   loadOptimizer(state: Buffer): void {
     this.handle.loadOptimizer(state);
+  }
+
+  /** The session's random streams, for checkpoints: restoring them makes a resumed run's dropout masks the same. */
+  rngState(): Buffer {
+    return this.handle.rngState();
+  }
+
+  setRngState(state: Buffer): void {
+    this.handle.setRngState(state);
   }
 }
