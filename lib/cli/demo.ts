@@ -5,11 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { fineTune } from '../train/finetune.js';
 import { packageRoot } from '../native/loader.js';
 import type { RegulariserOptions } from '../train/regularisers.js';
-import { number } from './args.js';
+import { number, parseFlags } from './args.js';
 import { openData } from './data.js';
 import { Progress } from './progress.js';
 import { formatTable } from './table.js';
@@ -29,7 +28,7 @@ const RUNS: { label: string; regulariser: RegulariserOptions }[] = [
 ];
 
 export async function demo(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { epochs: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const { values } = parseFlags({ args: argv, options: { epochs: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean', default: false } } });
   const epochs = number('epochs', values.epochs, demoHelp) ?? 20;
   const seed = number('seed', values.seed, demoHelp) ?? 0;
   const assets = join(packageRoot, 'assets');

@@ -1,12 +1,12 @@
 /** `mars-ft finetune`: fine-tune a TorchScript backbone on labelled data and write model, metrics and summary. */
-import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
+import { appendFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { fineTune, type FineTuneResult } from '../train/finetune.js';
 import { FINE_TUNE_DEFAULTS, type EpochEnd } from '../train/options.js';
 import { METHODS, type RegulariserOptions } from '../train/regularisers.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
-import { integerList, number, required } from './args.js';
+import { removePendingTemporaries, sweepStaleTemporaries, writeFileAtomic } from '../util/atomic-write.js';
+import { ensureOutputDir } from '../util/output-dir.js';
+import { choice, integer, integerList, number, parseFlags, positive, required } from './args.js';
 import { openData } from './data.js';
 import { Progress } from './progress.js';
 import { UsageError } from './usage.js';
@@ -31,12 +31,15 @@ manifest of path,label.
   --epochs N           (default ${D.epochs})      --batch-size B   (default ${D.batchSize})
   --lr X               (default ${D.optimizer.lr})    --optimizer adam|adamw|sgd (default ${D.optimizer.name})
   --seed S             (default ${D.seed})       --threads T      LibTorch threads
-  --resume             continue from DIR/checkpoints/last.pt
+  --resume             continue from DIR/checkpoints/last.pt, exactly
+  --on-error skip|fail an unreadable image is skipped and reported (default),
+                       or stops the run
   --json               print the summary as JSON
 
 Writes DIR/model.pt (TorchScript, class names inside), DIR/metrics.jsonl
 (one line per epoch) and DIR/summary.json. Ctrl-C writes a checkpoint to
-DIR/checkpoints/last.pt and exits; --resume continues from it.`;
+DIR/checkpoints/last.pt, where the run stood, and exits (Ctrl-C again quits
+at once, without it); --resume continues from it.`;
 
 function regulariser(method: string, extractor: number | undefined, classifier: number | undefined): RegulariserOptions {
   const given = <K extends string>(key: K, v: number | undefined) => (v === undefined ? {} : ({ [key]: v } as Record<K, number>));
@@ -59,7 +62,7 @@ function regulariser(method: string, extractor: number | undefined, classifier: 
 }
 
 export async function finetune(argv: string[]): Promise<void> {
-  const { values: v } = parseArgs({
+  const { values: v } = parseFlags({
     args: argv,
     options: {
       backbone: { type: 'string' }, train: { type: 'string' }, test: { type: 'string' }, val: { type: 'string' },
@@ -67,34 +70,45 @@ export async function finetune(argv: string[]): Promise<void> {
       classifier: { type: 'string' }, classes: { type: 'string' }, 'per-class': { type: 'string' },
       'class-names': { type: 'string' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' },
       lr: { type: 'string' }, optimizer: { type: 'string' }, seed: { type: 'string' }, threads: { type: 'string' },
-      resume: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
+      resume: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, 'on-error': { type: 'string' },
     },
   });
   const h = finetuneHelp;
   const out = required('out', v.out, h);
   const backbone = required('backbone', v.backbone, h);
+  const onError = choice('on-error', v['on-error'], ['skip', 'fail'] as const, h);
+  const epochs = integer('epochs', v.epochs, h) ?? D.epochs;
+  const optimizer = {
+    ...(v.optimizer ? { name: v.optimizer as 'adam' } : {}),
+    ...(v.lr ? { lr: positive('lr', v.lr, h)! } : {}),
+  };
+  const batchSize = integer('batch-size', v['batch-size'], h);
+  const threads = integer('threads', v.threads, h);
+  // Before any data are read: an unusable output folder fails in seconds, not after training.
+  await ensureOutputDir(out);
+  await sweepStaleTemporaries(out);
   const reg = regulariser(v.method, number('extractor', v.extractor, h), number('classifier', v.classifier, h));
-  const seed = number('seed', v.seed, h) ?? D.seed;
+  const seed = integer('seed', v.seed, h, 0) ?? D.seed;
   const flags = {
     seed,
     ...(v.classes ? { classes: integerList('classes', v.classes, h)! } : {}),
-    ...(v['per-class'] ? { perClass: number('per-class', v['per-class'], h)! } : {}),
+    ...(v['per-class'] ? { perClass: integer('per-class', v['per-class'], h)! } : {}),
     ...(v['class-names'] ? { classNames: v['class-names'].split(',').map((s) => s.trim()) } : {}),
   };
   const train = await openData(required('train', v.train, h), flags, true);
   const test = await openData(required('test', v.test, h), flags, false);
   const validation = v.val ? await openData(v.val, flags, false) : undefined;
-  const epochs = number('epochs', v.epochs, h) ?? D.epochs;
-  const optimizer = {
-    ...(v.optimizer ? { name: v.optimizer as 'adam' } : {}),
-    ...(v.lr ? { lr: number('lr', v.lr, h)! } : {}),
-  };
-  mkdirSync(out, { recursive: true });
   const metricsPath = join(out, 'metrics.jsonl');
   if (!v.resume) rmSync(metricsPath, { force: true });
   const controller = new AbortController();
-  const onSigint = () => controller.abort();
-  process.once('SIGINT', onSigint);
+  // The first Ctrl-C stops after the current batch and writes last.pt; a
+  // second quits at once, removing the temporary file of a save under way.
+  const onSigint = () => {
+    if (!controller.signal.aborted) return controller.abort();
+    removePendingTemporaries();
+    process.exit(130);
+  };
+  process.on('SIGINT', onSigint);
   const progress = new Progress(process.stderr, epochs);
   const started = performance.now();
   let result: FineTuneResult;
@@ -104,8 +118,9 @@ export async function finetune(argv: string[]): Promise<void> {
       train, test, ...(validation ? { validation, monitor: 'validation.accuracy' as const } : {}),
       regulariser: reg,
       optimizer, epochs, seed,
-      ...(v['batch-size'] ? { batchSize: number('batch-size', v['batch-size'], h)! } : {}),
-      ...(v.threads ? { threads: number('threads', v.threads, h)! } : {}),
+      ...(batchSize ? { batchSize } : {}),
+      ...(threads ? { threads } : {}),
+      ...(onError ? { onError } : {}),
       checkpointDir: join(out, 'checkpoints'), resume: v.resume, signal: controller.signal,
       onBatchEnd: (b) => progress.batch(b),
       onEpochEnd: (e: EpochEnd) => {
@@ -113,10 +128,10 @@ export async function finetune(argv: string[]): Promise<void> {
         progress.epoch(e);
       },
     });
+    await result.model.save(join(out, 'model.pt'));
   } finally {
     process.off('SIGINT', onSigint);
   }
-  await result.model.save(join(out, 'model.pt'));
   const summary = {
     method: v.method,
     regulariser: result.model.meta.regulariser,
