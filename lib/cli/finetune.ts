@@ -103,35 +103,31 @@ export async function finetune(argv: string[]): Promise<void> {
   const controller = new AbortController();
   // The first Ctrl-C stops after the current batch and writes last.pt; a
   // second quits at once, removing the temporary file of a save under way.
-  const onSigint = () => {
+  // The handler stays until the process exits: a Ctrl-C while it winds down
+  // must not kill it with a file half-written.
+  process.on('SIGINT', () => {
     if (!controller.signal.aborted) return controller.abort();
     removePendingTemporaries();
     process.exit(130);
-  };
-  process.on('SIGINT', onSigint);
+  });
   const progress = new Progress(process.stderr, epochs);
   const started = performance.now();
-  let result: FineTuneResult;
-  try {
-    result = await fineTune({
-      backbone,
-      train, test, ...(validation ? { validation, monitor: 'validation.accuracy' as const } : {}),
-      regulariser: reg,
-      optimizer, epochs, seed,
-      ...(batchSize ? { batchSize } : {}),
-      ...(threads ? { threads } : {}),
-      ...(onError ? { onError } : {}),
-      checkpointDir: join(out, 'checkpoints'), resume: v.resume, signal: controller.signal,
-      onBatchEnd: (b) => progress.batch(b),
-      onEpochEnd: (e: EpochEnd) => {
-        appendFileSync(metricsPath, JSON.stringify(e) + '\n');
-        progress.epoch(e);
-      },
-    });
-    await result.model.save(join(out, 'model.pt'));
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
+  const result: FineTuneResult = await fineTune({
+    backbone,
+    train, test, ...(validation ? { validation, monitor: 'validation.accuracy' as const } : {}),
+    regulariser: reg,
+    optimizer, epochs, seed,
+    ...(batchSize ? { batchSize } : {}),
+    ...(threads ? { threads } : {}),
+    ...(onError ? { onError } : {}),
+    checkpointDir: join(out, 'checkpoints'), resume: v.resume, signal: controller.signal,
+    onBatchEnd: (b) => progress.batch(b),
+    onEpochEnd: (e: EpochEnd) => {
+      appendFileSync(metricsPath, JSON.stringify(e) + '\n');
+      progress.epoch(e);
+    },
+  });
+  await result.model.save(join(out, 'model.pt'));
   const summary = {
     method: v.method,
     regulariser: result.model.meta.regulariser,

@@ -20,11 +20,9 @@
  * A damaged file is refused with ERR_TORCHSCRIPT_LOAD. This guards against
  * damage, not against a hostile author: loading TorchScript runs its code.
  */
-import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { crc32, createInflateRaw } from 'node:zlib';
+import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
 import { MarsError } from '../errors.js';
 import { describeWriteError } from '../util/atomic-write.js';
 import { tensorsOfPickle, viewExtent } from './pickle.js';
@@ -38,6 +36,8 @@ const CHUNK = 1 << 20;
 /** The inflated size all compressed entries other than tensor records may reach together: the larger of these. */
 const TEXT_BUDGET_FLOOR = 64 << 20;
 const TEXT_BUDGET_RATIO = 16;
+/** Compressed entries up to this size are inflated in one call (capped at their declared size); larger ones stream. */
+const INFLATE_AT_ONCE = 8 << 20;
 /** A pickle is read into memory to be parsed. */
 const PICKLE_LIMIT = 256 << 20;
 
@@ -138,29 +138,43 @@ async function locate(file: FileHandle, size: number, list: Entry[], fail: Fail)
 }
 
 /**
- * Streams an entry's data (inflated when compressed) through `onChunk`,
- * never past its declared size, and checks its length and CRC-32.
+ * Feeds an entry's data (inflated when compressed) to `take`, never past its
+ * declared size, and checks its length and CRC-32. Small compressed entries
+ * are inflated in one call capped at their declared size; large ones are
+ * streamed in chunks, so memory stays small.
  */
-async function stream(path: string, e: Entry, fail: Fail, onChunk?: (chunk: Buffer) => void): Promise<void> {
+async function stream(file: FileHandle, e: Entry, fail: Fail, onChunk?: (chunk: Buffer) => void): Promise<void> {
   let length = 0;
   let crc = 0;
-  const sink = new Writable({
-    highWaterMark: CHUNK,
-    write(chunk: Buffer, _encoding, done) {
-      length += chunk.length;
-      if (length > e.size) return done(new RangeError('past its declared size'));
-      crc = crc32(chunk, crc);
-      onChunk?.(chunk);
-      done();
-    },
-  });
-  const source = e.compressed === 0 ? [] : createReadStream(path, { start: e.start, end: e.start + e.compressed - 1, highWaterMark: CHUNK });
-  try {
-    if (e.method === 8) await pipeline(source, createInflateRaw({ chunkSize: CHUNK }), sink);
-    else await pipeline(source, sink);
-  } catch (err) {
-    if (err instanceof RangeError) fail(`${e.name} inflates to more than the ${e.size} bytes it declares`);
-    fail(`${e.name} cannot be decompressed`);
+  const take = (chunk: Buffer) => {
+    length += chunk.length;
+    if (length > e.size) fail(`${e.name} inflates to more than the ${e.size} bytes it declares`);
+    crc = crc32(chunk, crc);
+    onChunk?.(chunk);
+  };
+  const undecodable = (err: unknown): never => {
+    if (err instanceof MarsError) throw err;
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') fail(`${e.name} inflates to more than the ${e.size} bytes it declares`);
+    return fail(`${e.name} cannot be decompressed`);
+  };
+  if (e.method === 0) {
+    for (let at = 0; at < e.compressed; at += CHUNK) take(await read(file, e.start + at, Math.min(CHUNK, e.compressed - at)));
+  } else if (e.size <= INFLATE_AT_ONCE) {
+    const packed = await read(file, e.start, e.compressed);
+    let inflated: Buffer;
+    try {
+      inflated = inflateRawSync(packed, { maxOutputLength: Math.max(1, e.size) });
+    } catch (err) {
+      return undecodable(err);
+    }
+    take(inflated);
+  } else {
+    const chunks = async function* () {
+      for (let at = 0; at < e.compressed; at += CHUNK) yield await read(file, e.start + at, Math.min(CHUNK, e.compressed - at));
+    };
+    await pipeline(chunks, createInflateRaw({ chunkSize: CHUNK }), async (inflated: AsyncIterable<Buffer>) => {
+      for await (const chunk of inflated) take(chunk);
+    }).catch(undecodable);
   }
   if (length !== e.size) fail(`${e.name} holds ${length} bytes, not the ${e.size} it declares`);
   if (crc >>> 0 !== e.crc >>> 0) fail(`${e.name} fails its CRC-32 check`);
@@ -170,7 +184,7 @@ async function stream(path: string, e: Entry, fail: Fail, onChunk?: (chunk: Buff
  * Every tensor of every top-level pickle fits its record; returns the
  * records' names with their exact sizes, and the pickles (already checked).
  */
-async function tensorRecords(path: string, list: Entry[], limit: number, fail: Fail): Promise<{ expected: Map<string, number>; pickles: Entry[] }> {
+async function tensorRecords(file: FileHandle, list: Entry[], limit: number, fail: Fail): Promise<{ expected: Map<string, number>; pickles: Entry[] }> {
   const prefix = list[0]!.name.split('/')[0]!;
   const byName = new Map(list.map((e) => [e.name, e]));
   const expected = new Map<string, number>();
@@ -178,7 +192,7 @@ async function tensorRecords(path: string, list: Entry[], limit: number, fail: F
   for (const pickle of pickles) {
     if (pickle.size > limit) fail(`${pickle.name} declares ${pickle.size} bytes, more than the ${limit} this check reads`);
     const chunks: Buffer[] = [];
-    await stream(path, pickle, fail, (c) => chunks.push(Buffer.from(c)));
+    await stream(file, pickle, fail, (c) => chunks.push(c));
     const dir = pickle.name.slice(0, -'.pkl'.length);
     const { storages, views } = tensorsOfPickle(Buffer.concat(chunks), (why) => fail(`${pickle.name}: ${why}`));
     for (const s of storages) {
@@ -213,19 +227,17 @@ export async function checkArchive(path: string): Promise<void> {
   const file = await open(path, 'r').catch((e: unknown) => {
     throw new MarsError('ERR_TORCHSCRIPT_LOAD', `cannot load TorchScript file '${path}': ${describeWriteError(e)}`, { cause: e });
   });
-  let list: Entry[];
-  let size: number;
   try {
-    size = (await file.stat()).size;
-    list = await entries(file, size, fail);
+    const size = (await file.stat()).size;
+    const list = await entries(file, size, fail);
     if (list.length === 0) fail('the archive is empty');
     await locate(file, size, list, fail);
+    const budget = Math.max(TEXT_BUDGET_FLOOR, TEXT_BUDGET_RATIO * size);
+    const { expected, pickles } = await tensorRecords(file, list, Math.min(budget, PICKLE_LIMIT), fail);
+    const text = list.filter((e) => e.method === 8 && !expected.has(e.name)).reduce((sum, e) => sum + e.size, 0);
+    if (text > budget) fail(`its compressed entries declare ${text} bytes, more than a TorchScript file of ${size} bytes holds (a compression bomb?)`);
+    for (const e of list) if (!pickles.includes(e)) await stream(file, e, fail);
   } finally {
     await file.close();
   }
-  const budget = Math.max(TEXT_BUDGET_FLOOR, TEXT_BUDGET_RATIO * size);
-  const { expected, pickles } = await tensorRecords(path, list, Math.min(budget, PICKLE_LIMIT), fail);
-  const text = list.filter((e) => e.method === 8 && !expected.has(e.name)).reduce((sum, e) => sum + e.size, 0);
-  if (text > budget) fail(`its compressed entries declare ${text} bytes, more than a TorchScript file of ${size} bytes holds (a compression bomb?)`);
-  for (const e of list) if (!pickles.includes(e)) await stream(path, e, fail);
 }
