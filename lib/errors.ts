@@ -9,6 +9,8 @@ export type ErrorCode =
   | 'ERR_TORCHSCRIPT_LOAD'
   | 'ERR_TORCHSCRIPT_SAVE'
   | 'ERR_WRITE'
+  | 'ERR_CHECKPOINT_WRITE'
+  | 'ERR_OUTPUT_DIR'
   | 'ERR_DISPOSED'
   | 'ERR_SHAPE'
   | 'ERR_DTYPE'

@@ -72,16 +72,16 @@ with torch.no_grad():
     expect(reloaded.extraFiles).toEqual({ 'classes.json': '["sneaker","bag"]' });
   });
 
-  it('into a missing folder rejects with ERR_TORCHSCRIPT_SAVE and leaves nothing behind', async () => {
+  it('into a missing folder rejects with ERR_CHECKPOINT_WRITE and leaves nothing behind', async () => {
     const module = await load(fixturePath('small_cnn'));
-    await expect(module.save(join(dir, 'no', 'such', 'dir', 'x.pt'))).rejects.toMatchObject({ code: 'ERR_TORCHSCRIPT_SAVE' });
+    await expect(module.save(join(dir, 'no', 'such', 'dir', 'x.pt'))).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_WRITE' });
   });
 
   it('a failing rename leaves no temporary file and keeps what was there', async () => {
     const module = await load(fixturePath('small_cnn'));
     const target = join(dir, 'occupied');
     mkdirSync(join(target, 'child'), { recursive: true });
-    await expect(module.save(target)).rejects.toMatchObject({ code: 'ERR_TORCHSCRIPT_SAVE' });
+    await expect(module.save(target)).rejects.toMatchObject({ code: 'ERR_CHECKPOINT_WRITE' });
     expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
     expect(readdirSync(target)).toEqual(['child']);
   });

@@ -5,4 +5,5 @@
  * facts, and what resuming needs, inside the TorchScript file.
  */
 export { Classifier, type Prediction } from './classifier.js';
-export { decodeTensors, encodeTensors, loadCheckpoint, saveCheckpoint, type CheckpointMeta, type LoadedCheckpoint } from './checkpoint.js';
+export { decodeTensors, encodeTensors, loadCheckpoint, saveCheckpoint, type CheckpointMeta, type LoadedCheckpoint, type RunPosition, type TrainingState } from './checkpoint.js';
+export { CheckpointMetaSchema, parseCheckpointMeta } from './meta.js';

@@ -1,7 +1,6 @@
 /** `mars-ft bound`: the distance-based generalisation bound of a fine-tuned network (docs/bound.md). */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { computeBound, type BoundReport } from '../bound/compute.js';
 import { BoundOptionsSchema, type Radii } from '../bound/options.js';
 import { loadCheckpoint } from '../classifier/checkpoint.js';
@@ -11,7 +10,7 @@ import { MarsError } from '../errors.js';
 import { load, type Module } from '../torch/module.js';
 import { marsSpRadii } from '../train/radii.js';
 import type { RegulariserOptions } from '../train/regularisers.js';
-import { integerList, number as numberFlag } from './args.js';
+import { integerList, number as numberFlag, parseFlags } from './args.js';
 import { openData } from './data.js';
 import { formatTable } from './table.js';
 import { UsageError } from './usage.js';
@@ -105,7 +104,7 @@ async function network(values: { model?: string; 'from-run'?: string }): Promise
 }
 
 export async function bound(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({
     args: argv,
     options: {
       model: { type: 'string' },

@@ -2,7 +2,7 @@
 import { Dataset } from '../data/dataset.js';
 import { openDataset } from '../data/spec.js';
 import { MarsError } from '../errors.js';
-import { integerList, number } from './args.js';
+import { integer, integerList } from './args.js';
 
 export interface DataFlags {
   classes?: number[];
@@ -16,7 +16,7 @@ export function dataFlags(v: { classes?: string; 'per-class'?: string; 'class-na
   return {
     seed,
     ...(v.classes ? { classes: integerList('classes', v.classes, help)! } : {}),
-    ...(v['per-class'] ? { perClass: number('per-class', v['per-class'], help)! } : {}),
+    ...(v['per-class'] ? { perClass: integer('per-class', v['per-class'], help)! } : {}),
     ...(v['class-names'] ? { classNames: v['class-names'].split(',').map((s) => s.trim()) } : {}),
   };
 }

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { defaultBackbone, targetSet } from '../assets/index.js';
 import { fineTune } from '../train/finetune.js';
 import type { RegulariserOptions } from '../train/regularisers.js';
-import { number } from './args.js';
+import { number, parseFlags } from './args.js';
 import { openData } from './data.js';
 import { Progress } from './progress.js';
 import { formatTable } from './table.js';
@@ -27,7 +27,7 @@ const RUNS: { label: string; regulariser: RegulariserOptions }[] = [
 ];
 
 export async function demo(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { epochs: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const { values } = parseFlags({ args: argv, options: { epochs: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean', default: false } } });
   const epochs = number('epochs', values.epochs, demoHelp) ?? 20;
   const seed = number('seed', values.seed, demoHelp) ?? 0;
   const classNames = [...targetSet.classNames];

@@ -1,12 +1,12 @@
 /** `mars-ft finetune`: fine-tune a TorchScript backbone on labelled data and write model, metrics and summary. */
-import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
+import { appendFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { fineTune, type FineTuneResult } from '../train/finetune.js';
-import { FINE_TUNE_DEFAULTS, type EpochEnd, type Precision } from '../train/options.js';
+import { FINE_TUNE_DEFAULTS, type EpochEnd } from '../train/options.js';
 import { METHODS, type RegulariserOptions } from '../train/regularisers.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
-import { number, required } from './args.js';
+import { removePendingTemporaries, sweepStaleTemporaries, writeFileAtomic } from '../util/atomic-write.js';
+import { ensureOutputDir } from '../util/output-dir.js';
+import { choice, integer, number, parseFlags, positive, required } from './args.js';
 import { dataFlags, openData } from './data.js';
 import { Progress } from './progress.js';
 import { UsageError } from './usage.js';
@@ -36,7 +36,9 @@ manifest of path,label.
   --device D           cpu (default), cuda or cuda:N (a CUDA LibTorch)
   --precision P        fp32 (default), bf16 (CPU or CUDA) or fp16 (CUDA, with a
                        loss scale): mixed precision; the weights stay fp32
-  --resume             continue from DIR/checkpoints/last.pt
+  --resume             continue from DIR/checkpoints/last.pt, exactly
+  --on-error skip|fail an unreadable image is skipped and reported (default),
+                       or stops the run
   --json               print the summary as JSON
   --nproc N            train as N local processes (data-parallel, Gloo; each
                        with --batch-size items per step); under torchrun or
@@ -47,7 +49,8 @@ manifest of path,label.
 
 Writes DIR/model.pt (TorchScript, class names inside), DIR/metrics.jsonl
 (one line per epoch) and DIR/summary.json. Ctrl-C writes a checkpoint to
-DIR/checkpoints/last.pt and exits; --resume continues from it.`;
+DIR/checkpoints/last.pt, where the run stood, and exits (Ctrl-C again quits
+at once, without it); --resume continues from it.`;
 
 function regulariser(method: string, extractor: number | undefined, classifier: number | undefined): RegulariserOptions {
   const given = <K extends string>(key: K, v: number | undefined) => (v === undefined ? {} : ({ [key]: v } as Record<K, number>));
@@ -70,7 +73,7 @@ function regulariser(method: string, extractor: number | undefined, classifier: 
 }
 
 export async function finetune(argv: string[]): Promise<void> {
-  const { values: v } = parseArgs({
+  const { values: v } = parseFlags({
     args: argv,
     options: {
       backbone: { type: 'string' }, train: { type: 'string' }, test: { type: 'string' }, val: { type: 'string' },
@@ -78,61 +81,69 @@ export async function finetune(argv: string[]): Promise<void> {
       classifier: { type: 'string' }, classes: { type: 'string' }, 'per-class': { type: 'string' },
       'class-names': { type: 'string' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' },
       lr: { type: 'string' }, optimizer: { type: 'string' }, seed: { type: 'string' }, threads: { type: 'string' },
-      resume: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
+      resume: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, 'on-error': { type: 'string' },
       nproc: { type: 'string' }, 'sync-batchnorm': { type: 'boolean', default: false }, 'dist-timeout': { type: 'string' },
       device: { type: 'string' }, precision: { type: 'string' },
     },
   });
   const h = finetuneHelp;
-  const timeout = number('dist-timeout', v['dist-timeout'], h);
-  if (v.nproc !== undefined) return launchRanks(argv, number('nproc', v.nproc, h)!, v.threads !== undefined, timeout);
+  const timeout = positive('dist-timeout', v['dist-timeout'], h);
+  if (v.nproc !== undefined) return launchRanks(argv, integer('nproc', v.nproc, h)!, v.threads !== undefined, timeout);
   // One rank of a data-parallel job (or the only process): rank 0 alone writes and reports.
   const rank = resolveDistributed(undefined)?.rank ?? 0;
   const distributed = { ...(v['sync-batchnorm'] ? { syncBatchNorm: true } : {}), ...(timeout ? { timeout } : {}) };
   const out = required('out', v.out, h);
   const backbone = required('backbone', v.backbone, h);
+  const onError = choice('on-error', v['on-error'], ['skip', 'fail'] as const, h);
+  const epochs = integer('epochs', v.epochs, h) ?? D.epochs;
+  const optimizer = {
+    ...(v.optimizer ? { name: v.optimizer as 'adam' } : {}),
+    ...(v.lr ? { lr: positive('lr', v.lr, h)! } : {}),
+  };
+  const batchSize = integer('batch-size', v['batch-size'], h);
+  const threads = integer('threads', v.threads, h);
+  // Before any data are read: an unusable output folder fails in seconds, not after training.
+  await ensureOutputDir(out);
+  if (rank === 0) await sweepStaleTemporaries(out);
   const reg = regulariser(v.method, number('extractor', v.extractor, h), number('classifier', v.classifier, h));
-  const seed = number('seed', v.seed, h) ?? D.seed;
+  const seed = integer('seed', v.seed, h, 0) ?? D.seed;
   const flags = dataFlags(v, seed, h);
   const train = await openData(required('train', v.train, h), flags, true);
   const test = await openData(required('test', v.test, h), flags, false);
   const validation = v.val ? await openData(v.val, flags, false) : undefined;
-  const epochs = number('epochs', v.epochs, h) ?? D.epochs;
-  const optimizer = {
-    ...(v.optimizer ? { name: v.optimizer as 'adam' } : {}),
-    ...(v.lr ? { lr: number('lr', v.lr, h)! } : {}),
-  };
-  if (rank === 0) mkdirSync(out, { recursive: true });
   const metricsPath = join(out, 'metrics.jsonl');
   if (!v.resume && rank === 0) rmSync(metricsPath, { force: true });
   const controller = new AbortController();
-  const onSigint = () => controller.abort();
-  process.once('SIGINT', onSigint);
+  // The first Ctrl-C stops after the current batch and writes last.pt; a
+  // second quits at once, removing the temporary file of a save under way.
+  // The handler stays until the process exits: a Ctrl-C while it winds down
+  // must not kill it with a file half-written.
+  process.on('SIGINT', () => {
+    if (!controller.signal.aborted) return controller.abort();
+    removePendingTemporaries();
+    process.exit(130);
+  });
   const progress = new Progress(process.stderr, epochs);
   const started = performance.now();
-  let result: FineTuneResult;
-  try {
-    result = await fineTune({
-      backbone,
-      train, test, ...(validation ? { validation, monitor: 'validation.accuracy' as const } : {}),
-      regulariser: reg,
-      optimizer, epochs, seed,
-      ...(v['batch-size'] ? { batchSize: number('batch-size', v['batch-size'], h)! } : {}),
-      ...(v.threads ? { threads: number('threads', v.threads, h)! } : {}),
-      ...(v.device ? { device: v.device } : {}),
-      ...(v.precision ? { precision: v.precision as Precision } : {}),
-      checkpointDir: join(out, 'checkpoints'), resume: v.resume, signal: controller.signal,
-      ...(Object.keys(distributed).length > 0 ? { distributed } : {}),
-      onBatchEnd: (b) => rank === 0 && progress.batch(b),
-      onEpochEnd: (e: EpochEnd) => {
-        if (rank !== 0) return;
-        appendFileSync(metricsPath, JSON.stringify(e) + '\n');
-        progress.epoch(e);
-      },
-    });
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
+  const result: FineTuneResult = await fineTune({
+    backbone,
+    train, test, ...(validation ? { validation, monitor: 'validation.accuracy' as const } : {}),
+    regulariser: reg,
+    optimizer, epochs, seed,
+    ...(batchSize ? { batchSize } : {}),
+    ...(threads ? { threads } : {}),
+    ...(onError ? { onError } : {}),
+    ...(v.device ? { device: v.device } : {}),
+    ...(v.precision ? { precision: choice('precision', v.precision, ['fp32', 'bf16', 'fp16'] as const, h)! } : {}),
+    checkpointDir: join(out, 'checkpoints'), resume: v.resume, signal: controller.signal,
+    ...(Object.keys(distributed).length > 0 ? { distributed } : {}),
+    onBatchEnd: (b) => rank === 0 && progress.batch(b),
+    onEpochEnd: (e: EpochEnd) => {
+      if (rank !== 0) return;
+      appendFileSync(metricsPath, JSON.stringify(e) + '\n');
+      progress.epoch(e);
+    },
+  });
   if (rank !== 0) return;
   await result.model.save(join(out, 'model.pt'));
   const summary = {

@@ -1,8 +1,8 @@
 /** `mars-ft inspect FILE.pt [--json]`: the parameter and buffer table of a TorchScript file. */
-import { parseArgs } from 'node:util';
 import { load } from '../torch/module.js';
 import { formatTable } from './table.js';
 import { UsageError } from './usage.js';
+import { parseFlags } from './args.js';
 
 export const inspectHelp = `mars-ft inspect FILE.pt [--json]
 
@@ -11,7 +11,7 @@ layer kind (conv, linear, batchnorm, other), owning module and whether it is
 trainable. --json prints the same as JSON.`;
 
 export async function inspect(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } }, allowPositionals: true });
+  const { values, positionals } = parseFlags({ args: argv, options: { json: { type: 'boolean', default: false } }, allowPositionals: true });
   if (positionals.length !== 1) throw new UsageError('inspect takes exactly one FILE.pt', inspectHelp);
   const file = positionals[0] as string;
   const module = await load(file, { mode: 'as-saved' });

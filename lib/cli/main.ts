@@ -62,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
     await command.run(rest);
     return 0;
   } catch (e) {
-    if (e instanceof UsageError || hasCode(e, 'ERR_PARSE_ARGS_UNKNOWN_OPTION')) {
+    if (e instanceof UsageError || codeOf(e)?.startsWith('ERR_PARSE_ARGS_')) {
       process.stderr.write(`mars-ft ${name}: ${(e as Error).message}\n\n${e instanceof UsageError ? e.help : command.help}\n`);
       return 2;
     }
@@ -75,5 +75,11 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
+
+// A reader that stops early (`mars-ft predict ... | head`) closes the pipe: that ends the output, quietly.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(process.exitCode ?? 0);
+});
 
 process.exitCode = await main(process.argv.slice(2));

@@ -105,9 +105,37 @@ export class Dataset {
   }
 }
 
-/** Class names for sources whose labels are integers: "0".."max". */
-export function integerClassNames(labels: Int32Array): string[] {
+/** The largest label a dataset can hold (labels are stored as int32). */
+const MAX_LABEL = 0x7fffffff;
+
+/**
+ * Integer labels checked and stored, with their class names: `names` when
+ * given (every label must index one), else "0".."max". Every label must be a
+ * whole number in 0..2^31-1; without names, since every class must have an
+ * item, the largest label must be below the item count, so one absurd label
+ * (99999999999) is refused at once, not after building an array of a billion
+ * class names. `where(i)` names item i in messages.
+ */
+export function integerLabels(
+  labels: ArrayLike<number>,
+  where: (i: number) => string,
+  names?: readonly string[],
+): { labels: Int32Array; classNames: readonly string[] } {
+  const limit = names ? names.length - 1 : MAX_LABEL;
   let max = -1;
-  for (const label of labels) max = Math.max(max, label);
-  return Array.from({ length: max + 1 }, (_, i) => String(i));
+  let at = -1;
+  for (let i = 0; i < labels.length; i++) {
+    const label = labels[i]!;
+    if (!Number.isInteger(label) || label < 0 || label > limit) {
+      throw new MarsError('ERR_DATA_LABEL', `${where(i)}: label ${label} is not an integer in 0..${limit}${names ? ` (${names.length} class names)` : ''}`);
+    }
+    if (label > max) [max, at] = [label, i];
+  }
+  if (!names && max >= labels.length) {
+    throw new MarsError(
+      'ERR_DATA_EMPTY_CLASS',
+      `${where(at)}: label ${max} means at least ${max + 1} classes, but there are only ${labels.length} items, so some class has none; labels must number the classes 0..k-1`,
+    );
+  }
+  return { labels: Int32Array.from(labels), classNames: names ?? Array.from({ length: max + 1 }, (_, i) => String(i)) };
 }

@@ -109,6 +109,11 @@ export class DataLoader {
         }
       }
       if (batch && !dropLast) yield trim(batch, count);
+      if (skipped.length > 0 && skipped.length === this.dataset.size) {
+        // Nothing to learn from or score: a coded error, not an epoch of NaN.
+        const why = skipped.slice(0, 3).map((s) => `${s.key} (${s.reason})`).join(', ');
+        throw new MarsError('ERR_DATA', `every one of the ${skipped.length} items was skipped in epoch ${epoch}, e.g. ${why}; check the data and the transforms`);
+      }
     } finally {
       if (skipped.length > 0) this.report({ epoch, count: skipped.length, items: skipped });
     }

@@ -46,7 +46,10 @@ export interface NativeModule extends NativeHandle {
   setTraining(on: boolean): void;
   isTraining(): boolean;
   clone(): Promise<NativeModule>;
-  save(path: string, extraFiles?: Record<string, string>): Promise<void>;
+  /** The TorchScript archive, built in memory (written to disk by TypeScript, with checked I/O). */
+  serialize(extraFiles?: Record<string, string>): Promise<Buffer>;
+  /** The first parameter or buffer that holds NaN or an infinity, or null. */
+  nonFinite(): Promise<string | null>;
   to(device: string): Promise<void>;
   submodule(name: string): NativeModule;
 }
@@ -98,6 +101,9 @@ export interface NativeSession extends NativeHandle {
   initState(): Record<string, NativeTensor>;
   saveOptimizer(): Buffer;
   loadOptimizer(state: Buffer): void;
+  /** The run's own random streams (dropout and other randomness of its steps), for exact resume. */
+  rngState(): Buffer;
+  setRngState(state: Buffer): void;
 }
 
 /** How one rank joins a data-parallel job (native/distributed/group.h). */
@@ -213,7 +219,8 @@ export interface NativeAddon {
   Module: abstract new (...args: never[]) => NativeModule;
   tensorFromArray(data: ArrayBufferView, shape: number[], dtype: string): NativeTensor;
   loadModule(path: string, device: string, extraFiles: string[]): Promise<{ module: NativeModule; extraFiles: Record<string, string> }>;
-  composeClassifier(backbone: NativeModule, featureDim: number, numClasses: number, pool: boolean): Promise<NativeModule>;
+  /** With `seed`, the head is drawn from a generator of its own; without, from LibTorch's default one. */
+  composeClassifier(backbone: NativeModule, featureDim: number, numClasses: number, pool: boolean, seed?: number): Promise<NativeModule>;
   identityModule(): NativeModule;
   createSession(
     model: NativeModule,

@@ -4,11 +4,11 @@
  */
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { atomicWrite } from '../util/atomic-write.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { checkArchive } from './archive.js';
 import { parseOptions } from '../util/parse-options.js';
 import { LoadOptionsSchema, SaveOptionsSchema, DeviceSchema, type LoadOptions, type SaveOptions } from './options.js';
-import { hasCode, MarsError } from '../errors.js';
+import { codeOf, hasCode, MarsError } from '../errors.js';
 import { native } from '../native/loader.js';
 import type { NativeModule, NativeTensor, ParameterInfo } from '../native/surface.js';
 import { HandleOwner } from './handle.js';
@@ -102,12 +102,33 @@ export class Module extends HandleOwner<NativeModule> {
   }
 
   /**
-   * Saves as TorchScript, loadable by Python's `torch.jit.load`. Atomic: it
-   * writes a temporary file beside `path` and renames it into place.
+   * Saves as TorchScript, loadable by Python's `torch.jit.load`. The archive
+   * is built in memory (ERR_TORCHSCRIPT_SAVE if LibTorch cannot serialise the
+   * module), then written atomically with checked I/O: a temporary file beside
+   * `path`, renamed into place; any write failure (a full disk, a read-only
+   * folder) rejects with ERR_CHECKPOINT_WRITE and leaves nothing behind.
    */
   async save(path: string, options?: SaveOptions): Promise<void> {
     const o = parseOptions(SaveOptionsSchema, options, 'save options');
-    await atomicWrite(path, 'ERR_TORCHSCRIPT_SAVE', (tmp) => this.handle.save(tmp, o.extraFiles));
+    const bytes = await this.handle.serialize(o.extraFiles);
+    await writeFileAtomic(path, bytes, 'ERR_CHECKPOINT_WRITE');
+  }
+
+  /** The name of the first parameter or buffer holding NaN or an infinity, or null when all are finite. */
+  nonFinite(): Promise<string | null> {
+    return this.handle.nonFinite();
+  }
+}
+
+/** Why `stat` could not see a file, in words. */
+function unreadable(e: unknown): string {
+  switch (codeOf(e)) {
+    case 'ENOENT': return 'no such file';
+    case 'ELOOP': return 'its path is a loop of symbolic links';
+    case 'EACCES': return 'permission denied';
+    case 'ENOTDIR': return 'a part of its path is a file, not a folder';
+    case 'ENAMETOOLONG': return 'its path is too long';
+    default: return (e as Error).message;
   }
 }
 
@@ -119,8 +140,9 @@ export class Module extends HandleOwner<NativeModule> {
 export async function load(path: string, options?: LoadOptions): Promise<Module> {
   const o = parseOptions(LoadOptionsSchema, options, 'load options');
   if (typeof path !== 'string' || path === '') throw new MarsError('ERR_INVALID_ARGUMENT', 'load: path must be a non-empty string');
-  const info = await stat(path).catch(() => null);
-  if (!info) throw new MarsError('ERR_TORCHSCRIPT_LOAD', `cannot load TorchScript file '${path}': no such file`);
+  const info = await stat(path).catch((e: unknown) => {
+    throw new MarsError('ERR_TORCHSCRIPT_LOAD', `cannot load TorchScript file '${path}': ${unreadable(e)}`, { cause: e });
+  });
   if (!info.isFile()) throw new MarsError('ERR_TORCHSCRIPT_LOAD', `cannot load TorchScript file '${path}': not a regular file`);
   if (info.size === 0) throw new MarsError('ERR_TORCHSCRIPT_LOAD', `cannot load TorchScript file '${path}': the file is empty`);
   await checkArchive(path);

@@ -20,7 +20,11 @@ export function setNumThreads(threads: number): void {
   native().setNumThreads(threads);
 }
 
-/** Seeds LibTorch's random generators (CPU and CUDA). */
+/**
+ * Seeds LibTorch's default random generators (CPU and CUDA), in order with
+ * the work already queued on the compute thread. fineTune and the Trainer do
+ * not use them: each run draws from a generator of its own (`seed`).
+ */
 export function manualSeed(seed: number): void {
   if (!Number.isSafeInteger(seed) || seed < 0) throw new MarsError('ERR_INVALID_ARGUMENT', 'seed must be a non-negative safe integer');
   native().manualSeed(seed);

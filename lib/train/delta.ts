@@ -7,7 +7,7 @@
  * through the same native step as fine-tuning.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { HeadShape } from './head.js';
@@ -15,6 +15,7 @@ import { composeClassifier } from './head.js';
 import type { DataLoader } from '../data/loader.js';
 import { Module } from '../torch/module.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { ensureOutputDir } from '../util/output-dir.js';
 import { native } from '../native/loader.js';
 import { tensor } from '../torch/tensor.js';
 import { Trainer } from './trainer.js';
@@ -73,7 +74,7 @@ export async function deltaChannelWeights(backbone: Module, head: HeadShape, loa
   if (cached?.length === c) return Float32Array.from(cached);
   const weights = await channelWeightsFromFeatures(matrix, labels, c, numClasses);
   try {
-    await mkdir(dirname(file), { recursive: true });
+    await ensureOutputDir(dirname(file), 'cache folder');
     await writeFileAtomic(file, JSON.stringify(Array.from(weights)), 'ERR_WRITE');
   } catch {
     // An unwritable cache only costs a refit next time.
@@ -81,10 +82,14 @@ export async function deltaChannelWeights(backbone: Module, head: HeadShape, loa
   return weights;
 }
 
-/** The weights from an N × C feature matrix (row-major) and its labels. */
-export async function channelWeightsFromFeatures(matrix: Float32Array, labels: Int32Array, c: number, numClasses: number): Promise<Float32Array> {
+/**
+ * The weights from an N × C feature matrix (row-major) and its labels. The
+ * probe's head is drawn from its own generator (`seed`, fixed by default), so
+ * the weights depend on the features alone and the cache keyed by them holds.
+ */
+export async function channelWeightsFromFeatures(matrix: Float32Array, labels: Int32Array, c: number, numClasses: number, seed = 0): Promise<Float32Array> {
   const n = labels.length;
-  const probe = await composeClassifier(new Module(native().identityModule()), { featureDim: c, pool: false }, numClasses);
+  const probe = await composeClassifier(new Module(native().identityModule()), { featureDim: c, pool: false }, numClasses, seed);
   const trainer = await Trainer.create(probe, {
     regulariser: { method: 'l2-sp', extractor: 0, classifier: 0.01 },
     optimizer: { name: 'adam', lr: PROBE_LR, amsgrad: false },

@@ -3,11 +3,14 @@
  * callbacks, checkpoints and early stopping; each step runs natively on a
  * worker thread (see trainer.ts), so the event loop stays free.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseOptions } from '../util/parse-options.js';
+import { ensureOutputDir } from '../util/output-dir.js';
+import { sweepStaleTemporaries } from '../util/atomic-write.js';
 import { composeClassifier, probeBackbone, type HeadShape } from './head.js';
-import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from '../classifier/checkpoint.js';
+import { saveCheckpoint, type CheckpointMeta, type RunPosition } from '../classifier/checkpoint.js';
+import { openResume, restoreTrainer, type Best } from './resume.js';
 import { DataLoader } from '../data/loader.js';
 import type { Dataset } from '../data/dataset.js';
 import { hasCode, MarsError } from '../errors.js';
@@ -18,7 +21,7 @@ import { FineTuneSchema, type EpochBound, type EpochEnd, type FineTuneOptions, t
 import { load, type Module } from '../torch/module.js';
 import { Classifier } from '../classifier/classifier.js';
 import { deltaChannelWeights } from './delta.js';
-import { manualSeed, setNumThreads } from '../torch/runtime.js';
+import { setNumThreads } from '../torch/runtime.js';
 import { learningRate } from './schedule.js';
 import { tensor } from '../torch/tensor.js';
 import { Trainer } from './trainer.js';
@@ -49,6 +52,7 @@ function loaderFor(o: ParsedFineTuneOptions, data: Dataset, backbone: Module, tr
     shuffle: train,
     transforms: train ? o.transforms.train : o.transforms.eval,
     backbone: backbone.parameters(),
+    onError: o.onError,
     // Evaluation passes stop at once; the training loop checks the signal itself, to write last.pt first.
     ...(o.signal && !train ? { signal: o.signal } : {}),
     ...(shard ? { shard } : {}),
@@ -129,7 +133,6 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
 async function train(o: ParsedFineTuneOptions, classNames: string[], group?: ProcessGroup): Promise<FineTuneResult> {
   const precision = { precision: o.precision, ...(o.gradScaler !== undefined ? { gradScaler: o.gradScaler } : {}) };
   if (o.threads) setNumThreads(o.threads);
-  manualSeed(o.seed);
   const backbone = typeof o.backbone === 'string' ? await load(o.backbone, { device: o.device }) : o.backbone;
   const trainLoader = loaderFor(o, o.train, backbone, true, shardFor(group, true));
   // The training data in order with the evaluation transforms: item shape, DELTA's features, the bound.
@@ -139,10 +142,12 @@ async function train(o: ParsedFineTuneOptions, classNames: string[], group?: Pro
 
   const lastPath = o.checkpointDir && join(o.checkpointDir, 'last.pt');
   const bestPath = o.checkpointDir && join(o.checkpointDir, 'best.pt');
-  if (o.checkpointDir && !group?.rank) mkdirSync(o.checkpointDir, { recursive: true });
-  const resumed = o.resume && lastPath && existsSync(lastPath) ? await loadCheckpoint(lastPath, o.device) : undefined;
-  const history: EpochEnd[] = (resumed?.meta.history as EpochEnd[] | undefined) ?? [];
-  if (group) await group.agree('options', jobFingerprint(o, group, backbone, history.length));
+  if (o.checkpointDir && !group?.rank) {
+    await ensureOutputDir(o.checkpointDir, 'checkpoint folder');
+    await sweepStaleTemporaries(o.checkpointDir);
+  }
+  const resumed = o.resume && lastPath && existsSync(lastPath) ? await openResume(lastPath, bestPath, o.device, { classNames, itemShape }) : undefined;
+  if (group) await group.agree('options', jobFingerprint(o, group, backbone, resumed?.history.length ?? 0));
 
   let head: HeadShape;
   let model: Module;
@@ -151,7 +156,7 @@ async function train(o: ParsedFineTuneOptions, classNames: string[], group?: Pro
     model = resumed.model;
   } else {
     head = await probeBackbone(backbone, itemShape);
-    model = await composeClassifier(backbone, head, classNames.length);
+    model = await composeClassifier(backbone, head, classNames.length, o.seed);
   }
   // A priori, the class is the run's own: checked before training (mars-sp only).
   const radii = o.bound?.mode === 'apriori' ? marsSpRadii(o.regulariser, model.parameters()) : undefined;
@@ -163,32 +168,39 @@ async function train(o: ParsedFineTuneOptions, classNames: string[], group?: Pro
     optimizer: o.optimizer,
     pool: head.pool,
     ...precision,
-    ...(resumed?.init ? { init: resumed.init } : {}),
+    seed: o.seed,
+    ...(resumed ? { init: resumed.state.init } : {}),
     ...(channelWeights ? { channelWeights } : {}),
     ...(group ? { parallel: { group, syncBatchNorm: group.settings.syncBatchNorm, checkEvery: group.settings.checkEvery } } : {}),
   });
-  if (resumed?.optimizer) trainer.loadOptimizer(resumed.optimizer);
+  if (resumed) restoreTrainer(trainer, resumed);
 
-  const meta = (epoch: number): CheckpointMeta => ({
+  const history: EpochEnd[] = resumed?.history ?? [];
+  let best: Best = resumed?.best ?? { value: -Infinity, epoch: history.length, model: undefined, sinceBest: 0 };
+  const meta = (epoch: number, position?: RunPosition): CheckpointMeta => ({
     format: 1, classNames, method: o.regulariser.method, regulariser: o.regulariser, epoch, featureDim: head.featureDim, pool: head.pool,
     itemShape, evalTransforms: o.transforms.eval, history,
+    ...(position ? { position } : {}),
+    ...(best.model ? { best: { value: best.value, epoch: best.epoch, sinceBest: best.sinceBest } } : {}),
   });
   // Rank 0 alone writes; every rank holds the same weights.
-  const save = async (path: string | undefined, epoch: number) => {
-    if (path && !group?.rank) await saveCheckpoint(path, model, meta(epoch), { init: trainer.initState(), optimizer: trainer.saveOptimizer() });
+  const save = async (path: string | undefined, epoch: number, position?: RunPosition) => {
+    if (path && !group?.rank) await saveCheckpoint(path, model, meta(epoch, position), { init: trainer.initState(), optimizer: trainer.saveOptimizer(), rng: trainer.rngState() });
   };
 
-  let best = { value: -Infinity, epoch: history.length, model: undefined as Module | undefined };
-  let sinceBest = 0;
+  // A resumed run continues inside the epoch it stopped in: its batches already trained are skipped.
+  let position = resumed?.position;
   for (let epoch = history.length; epoch < o.epochs; epoch++) {
     const started = performance.now();
     const lr = learningRate(o.schedule, o.optimizer.lr, epoch, o.epochs);
     trainer.setLearningRate(lr);
     const batches = trainLoader.batchesPerEpoch;
-    let loss = 0;
-    let penalty = 0;
-    let correct = 0;
-    let count = 0;
+    const done = position?.batch ?? 0;
+    // The sums of a stopped epoch are over every rank: rank 0 carries them on.
+    const carried = position && !group?.rank ? position : { loss: 0, penalty: 0, correct: 0, count: 0 };
+    let { loss, penalty, correct, count } = carried;
+    const seconds = position?.seconds ?? 0;
+    position = undefined;
     let batch = 0;
     const batchesOfEpoch = trainLoader.epoch(epoch)[Symbol.asyncIterator]();
     for (;;) {
@@ -198,11 +210,18 @@ async function train(o: ParsedFineTuneOptions, classNames: string[], group?: Pro
       const [short, aborted] = await sumOverRanks(group, [next.done ? 1 : 0, o.signal?.aborted ? 1 : 0]);
       if (aborted || short) await batchesOfEpoch.return?.();
       if (aborted) {
-        await save(lastPath, epoch);
+        const trained = Math.max(batch, done);
+        const elapsed = seconds + (performance.now() - started) / 1000;
+        const [l, p, c, n] = (await sumOverRanks(group, [loss, penalty, correct, count])) as [number, number, number, number];
+        await save(lastPath, epoch, trained > 0 ? { batch: trained, loss: l, penalty: p, correct: c, count: n, seconds: elapsed } : undefined);
         throw new MarsError('ERR_ABORTED', `fine-tuning aborted in epoch ${epoch + 1}${lastPath ? `; resume from ${lastPath}` : ''}`);
       }
       if (short || next.done) break;
       const b = next.value;
+      if (batch < done) {
+        batch++;
+        continue;
+      }
       let s;
       try {
         s = await trainer.step(tensor(b.inputs, b.shape), tensor(b.labels));
@@ -218,7 +237,7 @@ async function train(o: ParsedFineTuneOptions, classNames: string[], group?: Pro
       count += s.count;
       batch++;
       const scaling = s.lossScale !== undefined ? { lossScale: s.lossScale, skipped: s.skipped ?? false } : {};
-      o.onBatchEnd?.({ epoch: epoch + 1, batch, batches, loss: s.loss, penalty: s.penalty, accuracy: s.correct / s.count, learningRate: lr, ...scaling });
+      await o.onBatchEnd?.({ epoch: epoch + 1, batch, batches, loss: s.loss, penalty: s.penalty, accuracy: s.correct / s.count, learningRate: lr, ...scaling });
     }
     [loss, penalty, correct, count] = (await sumOverRanks(group, [loss, penalty, correct, count])) as [number, number, number, number];
     const entry: EpochEnd = {
@@ -226,23 +245,26 @@ async function train(o: ParsedFineTuneOptions, classNames: string[], group?: Pro
       learningRate: lr,
       train: { loss: loss / count, penalty: penalty / count, accuracy: correct / count, count },
       ...(validationLoader ? { validation: await evaluateSplit(trainer, validationLoader, group) } : {}),
-      seconds: (performance.now() - started) / 1000,
+      seconds: seconds + (performance.now() - started) / 1000,
       distances: trainer.distances(),
       ...(o.bound ? { bound: await epochBound(model, backbone, trainInOrder, o, radii) } : {}),
     };
     history.push(entry);
-    await save(lastPath, epoch + 1);
-    o.onEpochEnd?.(entry);
+    // The best is updated before last.pt is written, so that last.pt records it (exact resume).
+    let stop = false;
     if (o.monitor) {
       const value = monitorValue(entry, o.monitor) ?? -Infinity;
       if (value > best.value) {
-        best = { value, epoch: epoch + 1, model: await model.clone() };
-        sinceBest = 0;
+        best = { value, epoch: epoch + 1, model: await model.clone(), sinceBest: 0 };
         await save(bestPath, epoch + 1);
-      } else if (o.patience && ++sinceBest >= o.patience) {
-        break;
+      } else {
+        best.sinceBest++;
+        stop = o.patience !== undefined && best.sinceBest >= o.patience;
       }
     }
+    await save(lastPath, epoch + 1);
+    await o.onEpochEnd?.(entry);
+    if (stop) break;
   }
   const finalModel = best.model ?? model;
   const result: FineTuneResult = {

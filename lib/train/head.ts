@@ -37,7 +37,11 @@ export async function probeBackbone(backbone: Module, itemShape: readonly number
   );
 }
 
-/** A new classifier: a deep copy of `backbone` plus a freshly initialised linear head. */
-export async function composeClassifier(backbone: Module, head: HeadShape, numClasses: number): Promise<Module> {
-  return new Module(await native().composeClassifier(backbone.handle, head.featureDim, numClasses, head.pool));
+/**
+ * A new classifier: a deep copy of `backbone` plus a freshly initialised
+ * linear head, drawn from a generator of its own seeded with `seed` (the
+ * values torch.manual_seed(seed) gives), or from LibTorch's default one.
+ */
+export async function composeClassifier(backbone: Module, head: HeadShape, numClasses: number, seed?: number): Promise<Module> {
+  return new Module(await native().composeClassifier(backbone.handle, head.featureDim, numClasses, head.pool, seed));
 }

@@ -154,7 +154,10 @@ export const FineTuneSchema = z.strictObject({
   gradScaler: z.union([z.literal(false), GradScalerSchema]).optional(),
   /** LibTorch threads; default: LibTorch's own choice. */
   threads: z.number().int().positive().optional(),
-  /** Writes `last.pt` (every epoch) and `best.pt` here; resumes from `last.pt` with `resume`. */
+  /**
+   * Writes `last.pt` (every epoch, and where an aborted run stopped) and `best.pt` here; resumes
+   * from `last.pt` with `resume`, exactly: the weights are those of an uninterrupted run.
+   */
   checkpointDir: z.string().min(1).optional(),
   resume: z.boolean().default(false),
   /** The metric that picks the best epoch (kept in memory and in best.pt) and drives early stopping. */
@@ -182,8 +185,11 @@ export const FineTuneSchema = z.strictObject({
    * `batchSize` is then per rank: the global batch is worldSize × batchSize.
    */
   distributed: z.union([z.boolean(), DistributedSchema]).optional(),
-  onBatchEnd: fn<(e: BatchEnd) => void>('onBatchEnd').optional(),
-  onEpochEnd: fn<(e: EpochEnd) => void>('onEpochEnd').optional(),
+  /** What an unreadable item does: `skip` it (reported with a warning) or `fail` the run with ERR_DATA_FILE. */
+  onError: z.enum(['skip', 'fail']).default('skip'),
+  /** Awaited: a callback that returns a Promise holds the run until it settles, and its rejection rejects fineTune. */
+  onBatchEnd: fn<(e: BatchEnd) => unknown>('onBatchEnd').optional(),
+  onEpochEnd: fn<(e: EpochEnd) => unknown>('onEpochEnd').optional(),
   signal: z.instanceof(AbortSignal).optional(),
 });
 export type FineTuneOptions = z.input<typeof FineTuneSchema>;

@@ -30,6 +30,8 @@ export interface TrainerOptions {
   precision?: Precision;
   /** The loss scale (fineTune's `gradScaler`): on by default with fp16 only. */
   gradScaler?: false | GradScalerOptions;
+  /** Seeds the session's own random streams (dropout and other randomness of its steps); default 0. */
+  seed?: number;
 }
 
 /** A native training session; `dispose()` (or `using`) frees its snapshot W0 and optimiser state now. */
@@ -54,7 +56,7 @@ export class Trainer extends HandleOwner<NativeSession> {
     const p = options.parallel;
     const session = await native().createSession(
       model.handle,
-      { pool: options.pool, optimizer, constraints: plan.constraints, penalties: plan.penalties, delta, bss: plan.bss, precision, gradScaler },
+      { pool: options.pool, optimizer, constraints: plan.constraints, penalties: plan.penalties, delta, bss: plan.bss, precision, gradScaler, seed: options.seed ?? 0 },
       init,
       p?.group.handle,
       p && { syncBatchNorm: p.syncBatchNorm, checkEvery: p.checkEvery },
@@ -92,5 +94,14 @@ export class Trainer extends HandleOwner<NativeSession> {
 
   loadOptimizer(state: Buffer): void {
     this.handle.loadOptimizer(state);
+  }
+
+  /** The session's random streams, for checkpoints: restoring them makes a resumed run's dropout masks the same. */
+  rngState(): Buffer {
+    return this.handle.rngState();
+  }
+
+  setRngState(state: Buffer): void {
+    this.handle.setRngState(state);
   }
 }

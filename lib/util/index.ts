@@ -1,7 +1,10 @@
 /**
  * Small pieces every room shares and none owns: validating options at the
- * public edge (parse-options.ts) and writing files atomically
- * (atomic-write.ts). They depend only on the error type.
+ * public edge (parse-options.ts), writing files atomically with checked I/O
+ * and sweeping what killed runs left (atomic-write.ts), and making an output
+ * folder with errors that say what is wrong (output-dir.ts). They depend only
+ * on the error type.
  */
-export { atomicWrite, temporaryPathFor, writeFileAtomic } from './atomic-write.js';
+export { atomicWrite, describeWriteError, removePendingTemporaries, sweepStaleTemporaries, temporaryPathFor, writeFileAtomic } from './atomic-write.js';
+export { ensureOutputDir } from './output-dir.js';
 export { parseOptions } from './parse-options.js';

@@ -63,6 +63,16 @@ Napi::Error MakeError(Napi::Env env, const ErrorInfo& info) {
   return error;
 }
 
+void RethrowAs(const std::string& code) {
+  try {
+    throw;
+  } catch (const CodedError&) {
+    throw;
+  } catch (...) {
+    throw CodedError(code, CurrentError(code, "").message);
+  }
+}
+
 void Require(bool ok, const std::string& message) {
   if (!ok) throw CodedError("ERR_INVALID_ARGUMENT", message);
 }

@@ -34,6 +34,11 @@ ErrorInfo CurrentError(const std::string& fallbackCode, const std::string& conte
 
 Napi::Error MakeError(Napi::Env env, const ErrorInfo& info);
 
+// Rethrows the exception being handled (call inside a catch block) as a
+// CodedError with `code` and its cleaned message, without the text-based
+// classification: a load failure that mentions "size" is still a load failure.
+[[noreturn]] void RethrowAs(const std::string& code);
+
 // Throws ERR_INVALID_ARGUMENT unless `ok`.
 void Require(bool ok, const std::string& message);
 

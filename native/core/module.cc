@@ -1,6 +1,8 @@
 #include "core/module.h"
 
 #include <map>
+#include <ostream>
+#include <streambuf>
 #include <vector>
 
 #include "core/addon_data.h"
@@ -87,6 +89,20 @@ ExtraFiles ExtraFilesFromJs(const Napi::Value& value) {
   return files;
 }
 
+// A stream buffer that appends to a string: the archive is built once in
+// memory, without ostringstream's extra copy.
+struct StringSink : std::streambuf {
+  std::string bytes;
+  int_type overflow(int_type c) override {
+    if (c != traits_type::eof()) bytes.push_back(static_cast<char>(c));
+    return c;
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    bytes.append(s, static_cast<size_t>(n));
+    return n;
+  }
+};
+
 }  // namespace
 
 torch::jit::Module DeepCopy(const torch::jit::Module& module) {
@@ -109,7 +125,8 @@ void ModuleWrap::Init(Napi::Env env, Napi::Object exports) {
                                         InstanceMethod<&ModuleWrap::SetTraining>("setTraining"),
                                         InstanceMethod<&ModuleWrap::IsTraining>("isTraining"),
                                         InstanceMethod<&ModuleWrap::Clone>("clone"),
-                                        InstanceMethod<&ModuleWrap::Save>("save"),
+                                        InstanceMethod<&ModuleWrap::Serialize>("serialize"),
+                                        InstanceMethod<&ModuleWrap::NonFinite>("nonFinite"),
                                         InstanceMethod<&ModuleWrap::To>("to"),
                                         InstanceMethod<&ModuleWrap::Submodule>("submodule"),
            });
@@ -134,8 +151,13 @@ Napi::Value ModuleWrap::Load(const Napi::CallbackInfo& info) {
     return RunAsync<Loaded>(
         env, "ERR_TORCHSCRIPT_LOAD", "cannot load TorchScript file '" + path + "'",
         [path, device, wanted]() mutable {
-          auto module = torch::jit::load(path, device, wanted);
-          return Loaded{std::make_shared<ModuleState>(std::move(module)), wanted};
+          try {
+            auto module = torch::jit::load(path, device, wanted);
+            return Loaded{std::make_shared<ModuleState>(std::move(module)), wanted};
+          } catch (...) {
+            // Whatever LibTorch says while reading a file (even "size mismatch") is a load failure.
+            RethrowAs("ERR_TORCHSCRIPT_LOAD");
+          }
         },
         [](Napi::Env env, Loaded& loaded) -> Napi::Value {
           Napi::Object result = Napi::Object::New(env);
@@ -244,23 +266,53 @@ Napi::Value ModuleWrap::Clone(const Napi::CallbackInfo& info) {
       [](Napi::Env env, std::shared_ptr<ModuleState>& copy) -> Napi::Value { return Wrap(env, copy, ModuleBytes(copy->module)); });
 }
 
-// save(path, extraFiles?) -> Promise<void>. The TypeScript side writes to a
-// temporary path and renames, so a failed save never leaves a partial file.
-Napi::Value ModuleWrap::Save(const Napi::CallbackInfo& info) {
+// serialize(extraFiles?) -> Promise<Buffer>: the TorchScript archive, built
+// in memory. LibTorch's file writer cannot fail cleanly (after a write error
+// its destructor writes again and throws, which aborts the process), so the
+// archive goes to a memory stream, which cannot fail, and TypeScript writes
+// the bytes with checked I/O (lib/util/atomic-write.ts).
+Napi::Value ModuleWrap::Serialize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return Guard(env, "ERR_INVALID_ARGUMENT", "save", [&]() -> Napi::Value {
-    const std::string path = StringArg(info, 0, "path");
-    ExtraFiles extra = ExtraFilesFromJs(info.Length() > 1 ? info[1] : env.Undefined());
+  return Guard(env, "ERR_INVALID_ARGUMENT", "serialize", [&]() -> Napi::Value {
+    ExtraFiles extra = ExtraFilesFromJs(info.Length() > 0 ? info[0] : env.Undefined());
     auto state = Get(info);
-    return RunAsync<bool>(
-        env, "ERR_TORCHSCRIPT_SAVE", "cannot save TorchScript file '" + path + "'",
-        [state, path, extra]() {
+    return RunAsync<std::shared_ptr<std::string>>(
+        env, "ERR_TORCHSCRIPT_SAVE", "cannot serialise the module",
+        [state, extra]() {
           std::lock_guard<std::mutex> lock(state->mutex);
-          state->module.save(path, extra);
-          return true;
+          StringSink sink;
+          std::ostream stream(&sink);
+          state->module.save(stream, extra);
+          return std::make_shared<std::string>(std::move(sink.bytes));
         },
-        [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
+        [](Napi::Env env, std::shared_ptr<std::string>& bytes) -> Napi::Value {
+          // The Buffer owns the string (no copy where external buffers are allowed).
+          auto* owned = new std::string(std::move(*bytes));
+          return Napi::Buffer<char>::NewOrCopy(env, owned->data(), owned->size(),
+                                               [owned](Napi::Env, char*) { delete owned; });
+        });
   });
+}
+
+// nonFinite() -> Promise<string | null>: the name of the first parameter or
+// buffer holding NaN or an infinity, or null: checkpoints are never written
+// from a state that is not finite.
+Napi::Value ModuleWrap::NonFinite(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto state = Get(info);
+  return RunAsync<std::string>(
+      env, "ERR_TORCH", "cannot check the module's tensors",
+      [state]() -> std::string {
+        std::lock_guard<std::mutex> lock(state->mutex);
+        torch::NoGradGuard noGrad;
+        auto finite = [](const at::Tensor& t) { return !t.is_floating_point() || at::isfinite(t).all().item<bool>(); };
+        for (const auto& p : state->module.named_parameters(true)) if (!finite(p.value)) return p.name;
+        for (const auto& b : state->module.named_buffers(true)) if (!finite(b.value)) return b.name;
+        return "";
+      },
+      [](Napi::Env env, std::string& name) -> Napi::Value {
+        return name.empty() ? env.Null() : Napi::String::New(env, name);
+      });
 }
 
 // to(device) -> Promise<void>: moves parameters and buffers in place.

@@ -1,4 +1,4 @@
-// TorchScript module handle: load, save, forward, parameter listing,
+// TorchScript module handle: load, serialise, forward, parameter listing,
 // train/eval, clone, device moves. Every call that computes runs on a worker
 // thread; a per-module mutex keeps two of them from touching one module at once.
 #pragma once
@@ -43,7 +43,8 @@ class ModuleWrap : public Handle<ModuleWrap, std::shared_ptr<ModuleState>> {
   Napi::Value SetTraining(const Napi::CallbackInfo& info);
   Napi::Value IsTraining(const Napi::CallbackInfo& info);
   Napi::Value Clone(const Napi::CallbackInfo& info);
-  Napi::Value Save(const Napi::CallbackInfo& info);
+  Napi::Value Serialize(const Napi::CallbackInfo& info);
+  Napi::Value NonFinite(const Napi::CallbackInfo& info);
   Napi::Value To(const Napi::CallbackInfo& info);
   Napi::Value Submodule(const Napi::CallbackInfo& info);
 };

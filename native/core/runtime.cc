@@ -49,7 +49,11 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   });
 }
 
-// manualSeed(seed): seeds LibTorch's generators (CPU and CUDA).
+// manualSeed(seed): seeds LibTorch's default generators (CPU and CUDA). It
+// is queued on the compute thread, after the work already posted and before
+// any posted later: a run installs its own generator state into the default
+// generators for the length of each step there (train/rng.h), and reseeding
+// from this thread in the middle of one would overwrite that run's stream.
 Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_INVALID_ARGUMENT", "manualSeed", [&]() -> Napi::Value {
@@ -57,7 +61,13 @@ Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
     const double seed = info[0].As<Napi::Number>().DoubleValue();
     Require(seed >= 0 && seed <= 9007199254740991.0 && seed == static_cast<double>(static_cast<uint64_t>(seed)),
             "seed must be a non-negative integer");
-    torch::manual_seed(static_cast<uint64_t>(seed));
+    ComputeThread::Get().Post([value = static_cast<uint64_t>(seed)] {
+      try {
+        torch::manual_seed(value);
+      } catch (...) {
+        // Seeding does not fail in practice; a task on the compute thread must never throw.
+      }
+    });
     return env.Undefined();
   });
 }

@@ -122,6 +122,7 @@ std::shared_ptr<SessionState> BuildSession(std::shared_ptr<ModuleState> model, S
     s->autocastDtype = spec.precision == "bf16" ? at::kBFloat16 : at::kHalf;
   }
   s->scaler = {spec.scaler.enabled, spec.scaler.initScale, spec.scaler.growthFactor, spec.scaler.backoffFactor, spec.scaler.growthInterval, 0};
+  s->rng = RunGenerator(spec.seed, live.empty() ? c10::Device(c10::kCPU) : live.begin()->second.device());
   return s;
 }
 
@@ -181,8 +182,60 @@ void Project(SessionState& s) {
   if (!mars.empty()) ProjectMarsRowsMany(mars, quiet);
 }
 
-StepResult TrainStep(SessionState& s, const at::Tensor& xIn, const at::Tensor& yIn) {
-  std::lock_guard<std::mutex> lock(s.model->mutex);
+// The buffers (BatchNorm running statistics) as they were before a step's
+// forward pass updated them, one flat copy per dtype: a step whose loss or
+// statistics are not finite puts them back, so that the state the run stops
+// in, and any checkpoint written from it, is the last good one.
+class BufferSnapshot {
+ public:
+  explicit BufferSnapshot(const torch::jit::Module& module) {
+    torch::NoGradGuard noGrad;
+    for (const auto& b : module.named_buffers(true)) groups_[b.value.scalar_type()].push_back({b.name, b.value});
+    for (auto& [dtype, group] : groups_) {
+      std::vector<at::Tensor> flat;
+      for (const auto& [name, t] : group) flat.push_back(t.reshape({-1}));
+      copies_[dtype] = at::cat(flat);
+    }
+  }
+
+  // The first floating buffer that is not finite now, or "".
+  std::string NonFinite() const {
+    torch::NoGradGuard noGrad;
+    at::Tensor finite;
+    for (const auto& [dtype, group] : groups_) {
+      if (!at::isFloatingType(dtype)) continue;
+      std::vector<at::Tensor> flat;
+      for (const auto& [name, t] : group) flat.push_back(t.reshape({-1}));
+      const at::Tensor ok = at::isfinite(at::cat(flat)).all();
+      finite = finite.defined() ? finite.logical_and(ok) : ok;
+    }
+    if (!finite.defined() || finite.item<bool>()) return "";
+    for (const auto& [dtype, group] : groups_) {
+      if (!at::isFloatingType(dtype)) continue;
+      for (const auto& [name, t] : group) if (!at::isfinite(t).all().item<bool>()) return name;
+    }
+    return "";
+  }
+
+  void Restore() const {
+    torch::NoGradGuard noGrad;
+    for (const auto& [dtype, group] : groups_) {
+      int64_t at = 0;
+      const at::Tensor& copy = copies_.at(dtype);
+      for (const auto& [name, t] : group) {
+        t.copy_(copy.slice(0, at, at + t.numel()).view(t.sizes()));
+        at += t.numel();
+      }
+    }
+  }
+
+ private:
+  std::map<at::ScalarType, std::vector<std::pair<std::string, at::Tensor>>> groups_;
+  std::map<at::ScalarType, at::Tensor> copies_;
+};
+
+// One step; the caller holds the model's lock and has installed the run's random streams.
+StepResult StepLocked(SessionState& s, const at::Tensor& xIn, const at::Tensor& yIn) {
   const auto device = s.init.begin()->second.device();
   const at::Tensor x = xIn.to(device), y = yIn.to(device, at::kLong);
   torch::AutoGradMode grad(true);
@@ -190,6 +243,7 @@ StepResult TrainStep(SessionState& s, const at::Tensor& xIn, const at::Tensor& y
   net.train(true);
   s.optimizer->zero_grad();
   const std::shared_ptr<void> parallelStep = s.parallel ? s.parallel->BeforeForward() : nullptr;
+  const BufferSnapshot before(net);
   // DELTA and BSS need the backbone's maps and features; the others run the
   // classifier's own forward as one TorchScript call, as Python would.
   at::Tensor maps, features, logits, ce, total;
@@ -207,17 +261,24 @@ StepResult TrainStep(SessionState& s, const at::Tensor& xIn, const at::Tensor& y
     total = s.penalties.empty() && !maps.defined() ? ce : ce + BatchPenalty(s, x, maps, features);
   }
   const double totalValue = total.item<double>();
-  const std::string advice = "; lower the learning rate or check the data for NaN/Inf";
+  const std::string badBuffer = before.NonFinite();
+  const bool finite = std::isfinite(totalValue) && badBuffer.empty();
+  const std::string advice = "; the step was undone: lower the learning rate or check the data for NaN/Inf";
   // One rank alone must not stop: the others would wait for its gradients.
-  if (!std::isfinite(totalValue) && !s.parallel) {
-    throw CodedError("ERR_NONFINITE_LOSS", "the loss became " + std::to_string(totalValue) + advice);
+  if (!finite && !s.parallel) {
+    before.Restore();
+    const std::string what = std::isfinite(totalValue) ? "the running statistic " + badBuffer + " became non-finite"
+                                                       : "the loss became " + std::to_string(totalValue);
+    throw CodedError("ERR_NONFINITE_LOSS", what + advice);
   }
   // Data-parallel: gradients averaged over the ranks before the optimiser (or the loss scale) sees them.
   const auto reduceBackward = [&](const at::Tensor& loss) {
     loss.backward();
     if (!s.parallel) return;
-    const int ranks = s.parallel->AfterBackward(std::isfinite(totalValue));
-    if (ranks > 0) throw CodedError("ERR_NONFINITE_LOSS", "the loss became NaN or infinite on " + std::to_string(ranks) + " rank(s)" + advice);
+    const int ranks = s.parallel->AfterBackward(finite);
+    if (ranks == 0) return;
+    before.Restore();
+    throw CodedError("ERR_NONFINITE_LOSS", "the loss or a running statistic became NaN or infinite on " + std::to_string(ranks) + " rank(s)" + advice);
   };
   StepResult r;
   if (s.scaler.enabled) {
@@ -239,6 +300,11 @@ StepResult TrainStep(SessionState& s, const at::Tensor& xIn, const at::Tensor& y
   r.correct = logits.argmax(1).eq(y).sum().item<int64_t>();
   r.count = y.size(0);
   return r;
+}
+
+StepResult TrainStep(SessionState& s, const at::Tensor& xIn, const at::Tensor& yIn) {
+  std::lock_guard<std::mutex> lock(s.model->mutex);
+  return s.rng.Run([&] { return StepLocked(s, xIn, yIn); });
 }
 
 StepResult EvalStep(SessionState& s, const at::Tensor& xIn, const at::Tensor& yIn) {
@@ -286,6 +352,8 @@ void SessionWrap::Init(Napi::Env env, Napi::Object exports) {
                                         InstanceMethod<&SessionWrap::InitState>("initState"),
                                         InstanceMethod<&SessionWrap::SaveOptimizer>("saveOptimizer"),
                                         InstanceMethod<&SessionWrap::LoadOptimizer>("loadOptimizer"),
+                                        InstanceMethod<&SessionWrap::RngState>("rngState"),
+                                        InstanceMethod<&SessionWrap::SetRngState>("setRngState"),
            });
   exports.Set("createSession", Napi::Function::New(env, &SessionWrap::Create, "createSession"));
 }
@@ -429,6 +497,27 @@ Napi::Value SessionWrap::LoadOptimizer(const Napi::CallbackInfo& info) {
       scaler.scale = scale.item<double>();
       scaler.growthTracker = tracker.item<int64_t>();
     }
+    return env.Undefined();
+  });
+}
+
+// rngState() -> Buffer: the run's random streams, for checkpoints (exact resume).
+Napi::Value SessionWrap::RngState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, "ERR_TORCH", "rngState", [&]() -> Napi::Value {
+    std::lock_guard<std::mutex> lock(Get(info)->model->mutex);
+    const std::string bytes = Get(info)->rng.State();
+    return Napi::Buffer<char>::Copy(env, bytes.data(), bytes.size());
+  });
+}
+
+Napi::Value SessionWrap::SetRngState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, "ERR_INVALID_ARGUMENT", "setRngState", [&]() -> Napi::Value {
+    Require(info.Length() > 0 && info[0].IsBuffer(), "the random state must be a Buffer");
+    const auto buffer = info[0].As<Napi::Buffer<char>>();
+    std::lock_guard<std::mutex> lock(Get(info)->model->mutex);
+    Get(info)->rng.SetState(std::string(buffer.Data(), buffer.Length()));
     return env.Undefined();
   });
 }

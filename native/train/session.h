@@ -18,6 +18,7 @@
 #include "core/handle.h"
 #include "core/module.h"
 #include "train/amp.h"
+#include "train/rng.h"
 
 namespace mars {
 
@@ -67,6 +68,8 @@ struct SessionState {
   bool autocast = false;
   at::ScalarType autocastDtype = at::kFloat;
   LossScaler scaler;
+  // The run's own random streams: dropout and any other randomness of its steps.
+  RunGenerator rng;
 };
 
 class SessionWrap : public Handle<SessionWrap, std::shared_ptr<SessionState>> {
@@ -86,6 +89,8 @@ class SessionWrap : public Handle<SessionWrap, std::shared_ptr<SessionState>> {
   Napi::Value InitState(const Napi::CallbackInfo& info);
   Napi::Value SaveOptimizer(const Napi::CallbackInfo& info);
   Napi::Value LoadOptimizer(const Napi::CallbackInfo& info);
+  Napi::Value RngState(const Napi::CallbackInfo& info);
+  Napi::Value SetRngState(const Napi::CallbackInfo& info);
 };
 
 }  // namespace mars

@@ -76,6 +76,9 @@ SessionSpec ReadSessionSpec(const Napi::Object& options, const Napi::Value& init
     spec.bssK = static_cast<int64_t>(NumberField(b, "k", 1));
     Require(spec.bssK >= 1, "bss.k must be at least 1");
   }
+  const double seed = NumberField(options, "seed", 0);
+  Require(seed >= 0 && seed <= 9007199254740991.0 && seed == std::floor(seed), "seed must be a non-negative safe integer");
+  spec.seed = static_cast<uint64_t>(seed);
   if (init.IsObject()) {
     const auto object = init.As<Napi::Object>();
     const Napi::Array names = object.GetPropertyNames();

@@ -49,6 +49,7 @@ struct SessionSpec {
   double bssEta = 0;
   int64_t bssK = 0;
   std::map<std::string, at::Tensor> init;  // given W0 (when resuming); empty: snapshot now
+  uint64_t seed = 0;                        // seeds the run's own random streams (train/rng.h)
 };
 
 SessionSpec ReadSessionSpec(const Napi::Object& options, const Napi::Value& init);

@@ -1,6 +1,6 @@
 /** In-memory pixels, e.g. from numpy: one Uint8Array of N items, each H×W×C interleaved. */
 import { MarsError } from '../../errors.js';
-import { Dataset, integerClassNames, type ItemStore } from '../dataset.js';
+import { Dataset, integerLabels, type ItemStore } from '../dataset.js';
 import { parseOptions } from '../../util/parse-options.js';
 import { arraySourceSchema, type ArraySource } from '../options.js';
 
@@ -14,10 +14,7 @@ export function fromArrays(source: ArraySource): Dataset {
       `${name}: ${pixels.length} bytes of ${width}×${height}×${channels} pixels do not make ${rest.labels.length} items (one per label)`,
     );
   }
-  const labels = Int32Array.from(rest.labels, (label, i) => {
-    if (!Number.isInteger(label)) throw new MarsError('ERR_DATA_LABEL', `${name}#${i}: label ${label} is not an integer`);
-    return label;
-  });
+  const given = integerLabels(rest.labels, (i) => `${name}#${i}`, classNames);
   const store: ItemStore = {
     channels,
     ref: (row) => ({
@@ -27,5 +24,5 @@ export function fromArrays(source: ArraySource): Dataset {
     }),
     key: (row) => `${name}#${row}`,
   };
-  return Dataset.fromSource(store, labels, classNames ?? integerClassNames(labels), name);
+  return Dataset.fromSource(store, given.labels, given.classNames, name);
 }

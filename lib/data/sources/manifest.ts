@@ -3,12 +3,13 @@
  * and `label` columns, or JSONL with one {"path", "label"} object a line.
  * Relative paths are relative to the manifest. Labels are class names
  * (sorted to give label numbers, as for folders) or non-negative integers
- * (CSV: when every label is all digits).
+ * (CSV: labels that read as numbers; a negative or fractional one, or names
+ * mixed with numbers, is ERR_DATA_LABEL).
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import { MarsError } from '../../errors.js';
-import { Dataset, integerClassNames } from '../dataset.js';
+import { Dataset, integerLabels } from '../dataset.js';
 import { parseCsv } from './csv.js';
 import { fileStore } from './files.js';
 
@@ -37,6 +38,9 @@ export async function openManifest(file: string): Promise<Dataset> {
   return Dataset.fromSource(fileStore(paths), labels, classNames, file);
 }
 
+/** What reads as a number: digits, with a sign, a fraction or an exponent. */
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 function csvEntries(text: string, file: string): Entry[] {
   const [header = [], ...records] = parseCsv(text);
   const pathColumn = header.indexOf('path');
@@ -44,9 +48,15 @@ function csvEntries(text: string, file: string): Entry[] {
   if (pathColumn < 0 || labelColumn < 0) {
     throw new MarsError('ERR_DATA', `${file}: the first line must be a header naming the "path" and "label" columns`);
   }
-  const isInteger = records.every((r) => /^\d+$/.test(r[labelColumn] ?? ''));
+  // A label that looks like a number is a number: all-digit labels are label
+  // numbers; a negative or fractional one is an error, not a class name.
+  const numeric = records.map((r) => NUMBER.test((r[labelColumn] ?? '').trim()));
+  const isInteger = numeric.some(Boolean);
   return records.map((r, i) => {
     const label = r[labelColumn] ?? '';
+    if (isInteger && !numeric[i]) {
+      throw new MarsError('ERR_DATA_LABEL', `${file}:${i + 2}: label ${JSON.stringify(label)} is a name, but other labels are numbers; use names or numbers, not both`);
+    }
     return { path: r[pathColumn] ?? '', label: isInteger ? Number(label) : label, line: i + 2 };
   });
 }
@@ -71,17 +81,17 @@ function jsonlEntries(text: string, file: string): Entry[] {
 function labelsOf(entries: Entry[], file: string): { labels: Int32Array; classNames: string[] } {
   const kind = typeof entries[0]!.label;
   for (const e of entries) {
-    const ok = kind === 'number' ? Number.isInteger(e.label) && (e.label as number) >= 0 : typeof e.label === 'string' && e.label !== '';
+    const ok = kind === 'number' || (typeof e.label === 'string' && e.label !== '');
     if (typeof e.label !== kind || !ok) {
       throw new MarsError(
         'ERR_DATA_LABEL',
-        `${file}:${e.line}: label ${JSON.stringify(e.label)} is not ${kind === 'number' ? 'a non-negative integer' : 'a class name'} like the first label`,
+        `${file}:${e.line}: label ${JSON.stringify(e.label)} is not ${kind === 'number' ? 'a number' : 'a class name'} like the first label`,
       );
     }
   }
   if (kind === 'number') {
-    const labels = Int32Array.from(entries, (e) => e.label as number);
-    return { labels, classNames: integerClassNames(labels) };
+    const { labels, classNames } = integerLabels(entries.map((e) => e.label as number), (i) => `${file}:${entries[i]!.line}`);
+    return { labels, classNames: [...classNames] };
   }
   const classNames = [...new Set(entries.map((e) => e.label as string))].sort();
   const index = new Map(classNames.map((name, i) => [name, i]));
