@@ -60,9 +60,11 @@ std::shared_ptr<SessionState> BuildSession(std::shared_ptr<ModuleState> model, S
 
   std::map<std::string, at::Tensor> live;
   std::vector<at::Tensor> trainable;
+  // A linear probe optimises the head alone.
   for (const auto& p : model->module.named_parameters(true)) {
     live[p.name] = p.value;
-    if (p.value.requires_grad()) trainable.push_back(p.value);
+    const bool frozen = spec.freezeBackbone && p.name.rfind("backbone.", 0) == 0;
+    if (p.value.requires_grad() && !frozen) trainable.push_back(p.value);
   }
   for (const auto& b : model->module.named_buffers(true)) live[b.name] = b.value;
   // W0: the given snapshot (resuming) or a copy of the weights now.
@@ -103,6 +105,11 @@ std::shared_ptr<SessionState> BuildSession(std::shared_ptr<ModuleState> model, S
   }
   s->bssEta = spec.bssEta;
   s->bssK = spec.bssK;
+  s->freezeBackbone = spec.freezeBackbone;
+  if (spec.classWeights.defined()) {
+    const auto device = live.begin()->second.device();
+    s->classWeights = spec.classWeights.to(device, at::kFloat);
+  }
   s->optimizer = MakeOptimizer(spec.optimizer, trainable);
   return s;
 }
@@ -160,18 +167,27 @@ StepResult TrainStep(SessionState& s, const at::Tensor& xIn, const at::Tensor& y
   const at::Tensor x = xIn.to(device), y = yIn.to(device, at::kLong);
   torch::AutoGradMode grad(true);
   s.model->module.train(true);
+  // A linear probe keeps the backbone in eval mode (BatchNorm statistics fixed) and records no gradients in it.
+  if (s.freezeBackbone) s.backbone.train(false);
   s.optimizer->zero_grad();
-  // DELTA and BSS need the backbone's maps and features; the others run the
-  // classifier's own forward as one TorchScript call, as Python would.
+  // DELTA and BSS need the backbone's maps and features, a linear probe runs
+  // the backbone without gradients; the others run the classifier's own
+  // forward as one TorchScript call, as Python would.
   at::Tensor maps, features, logits;
-  if (s.frozenBackbone || s.bssK > 0) {
-    maps = s.backbone.forward({x}).toTensor();
+  if (s.frozenBackbone || s.bssK > 0 || s.freezeBackbone) {
+    {
+      std::optional<torch::NoGradGuard> noGrad;
+      if (s.freezeBackbone) noGrad.emplace();
+      maps = s.backbone.forward({x}).toTensor();
+    }
     features = s.pool ? maps.mean({2, 3}) : maps;
     logits = s.head.forward({features}).toTensor();
   } else {
     logits = s.model->module.forward({x}).toTensor();
   }
-  const at::Tensor ce = torch::nn::functional::cross_entropy(logits, y);
+  // Class weights as PyTorch's F.cross_entropy(weight=w): the weighted mean, divided by the batch's summed weights.
+  const at::Tensor ce = torch::nn::functional::cross_entropy(
+      logits, y, torch::nn::functional::CrossEntropyFuncOptions().weight(s.classWeights));
   const at::Tensor total = s.penalties.empty() && !maps.defined() ? ce : ce + BatchPenalty(s, x, maps, features);
   const double totalValue = total.item<double>();
   if (!std::isfinite(totalValue)) {

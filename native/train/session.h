@@ -57,6 +57,8 @@ struct SessionState {
   // BSS: shrink the k smallest singular values of the batch's feature matrix.
   double bssEta = 0;
   int64_t bssK = 0;
+  at::Tensor classWeights;  // cross-entropy weights in training; undefined: unweighted
+  bool freezeBackbone = false;
 };
 
 class SessionWrap : public Handle<SessionWrap, std::shared_ptr<SessionState>> {

@@ -84,6 +84,11 @@ SessionSpec ReadSessionSpec(const Napi::Object& options, const Napi::Value& init
     spec.bssK = static_cast<int64_t>(Num(b, "k", 1));
     Require(spec.bssK >= 1, "bss.k must be at least 1");
   }
+  if (!options.Get("classWeights").IsUndefined()) {
+    spec.classWeights = TensorWrap::FromJs(options.Get("classWeights"), "classWeights");
+    Require(spec.classWeights.dim() == 1, "classWeights must be one weight per class");
+  }
+  spec.freezeBackbone = Bool(options, "freezeBackbone", false);
   if (init.IsObject()) {
     const auto object = init.As<Napi::Object>();
     const Napi::Array names = object.GetPropertyNames();
