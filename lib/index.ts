@@ -13,6 +13,7 @@ export {
   setNumThreads,
   manualSeed,
   type Dtype,
+  type DtypeOf,
   type LayerKind,
   type LoadOptions,
   type ParameterInfo,
@@ -25,23 +26,40 @@ export {
 } from './torch/index.js';
 export type { TensorDistance } from './native/index.js';
 export {
+  distanceGroups,
   fineTune,
   marsSpRadii,
   METHODS,
+  reinitialize,
   type BatchEnd,
+  type DistanceGroup,
   type EpochBound,
   type EpochEnd,
   type FineTuneOptions,
   type FineTuneResult,
+  type FineTuneSettings,
   type Method,
   type OptimizerOptions,
   type RegulariserOptions,
   type ScheduleOptions,
   type SplitMetrics,
 } from './train/index.js';
-export { Classifier, loadCheckpoint, type CheckpointMeta, type LoadedCheckpoint, type Prediction } from './classifier/index.js';
+export {
+  Classifier,
+  classify,
+  evaluate,
+  loadCheckpoint,
+  type ApplyOptions,
+  type CheckpointMeta,
+  type Classified,
+  type Evaluation,
+  type LoadedCheckpoint,
+  type Prediction,
+  type TrainingRecord,
+} from './classifier/index.js';
 export * from './data/index.js';
 export {
+  boundInWords,
   computeBound,
   layerDistances,
   foldBatchNorm,
@@ -65,3 +83,4 @@ export {
   type MarsTask,
   type BatchNormClipOptions,
 } from './projection/index.js';
+export { writeReport, readRun, type RunRecord, type RunSummary, type EpochScores, type RunEnvironment } from './report/index.js';

@@ -8,14 +8,21 @@
 import { MarsError } from '../errors.js';
 import { load, type Module } from '../torch/module.js';
 import type { Dtype } from '../native/surface.js';
+import type { Transform } from '../data/options.js';
 import { tensor, TYPED_ARRAY_OF, type Tensor } from '../torch/tensor.js';
 
-export interface CheckpointMeta {
+/**
+ * What fineTune records about the run that made a checkpoint (method,
+ * regulariser settings, history). Its fields are declared in lib/train
+ * (options.ts), which owns their types and sits above this room, by
+ * declaration merging: this room never imports upward, and `meta` is still
+ * fully typed wherever the package is used.
+ */
+export interface TrainingRecord {}
+
+export interface CheckpointMeta extends TrainingRecord {
   format: 1;
   classNames: string[];
-  method: string;
-  /** The regulariser's full settings (defaults filled in), so the bound can read the class a run was trained in. */
-  regulariser?: { method: string; [setting: string]: unknown };
   /** Epochs completed. */
   epoch: number;
   featureDim: number;
@@ -23,9 +30,7 @@ export interface CheckpointMeta {
   /** (C, H, W) of one input. */
   itemShape: number[];
   /** The evaluation transforms, so predictions preprocess as training did. */
-  evalTransforms: unknown[];
-  /** Everything in history so far (one entry per epoch). */
-  history: unknown[];
+  evalTransforms: Transform[];
 }
 
 const META = 'mars/meta.json';

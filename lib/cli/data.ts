@@ -1,7 +1,6 @@
 /** The CLI's data arguments: a DATA spec with --classes, --per-class and --class-names. */
-import { Dataset } from '../data/dataset.js';
+import type { Dataset } from '../data/dataset.js';
 import { openDataset } from '../data/spec.js';
-import { MarsError } from '../errors.js';
 
 export interface DataFlags {
   classes?: number[];
@@ -10,21 +9,12 @@ export interface DataFlags {
   seed?: number;
 }
 
-/** Gives the classes new names, in label order. */
-export function renameClasses(dataset: Dataset, names: readonly string[]): Dataset {
-  if (names.length !== dataset.classNames.length) {
-    throw new MarsError('ERR_INVALID_ARGUMENT', `--class-names gives ${names.length} names for ${dataset.classNames.length} classes`);
-  }
-  const labelMap = Int32Array.from(names, (_, i) => i);
-  return dataset.subset(Int32Array.from({ length: dataset.size }, (_, i) => i), { labelMap, classNames: names });
-}
-
 /** Opens DATA; --per-class applies to training data only (`sample`). */
 export async function openData(spec: string, flags: DataFlags, sample: boolean): Promise<Dataset> {
-  const dataset = await openDataset(spec, {
+  return openDataset(spec, {
     ...(flags.classes ? { classes: flags.classes } : {}),
     ...(sample && flags.perClass !== undefined ? { perClass: flags.perClass } : {}),
+    ...(flags.classNames ? { classNames: flags.classNames } : {}),
     ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
   });
-  return flags.classNames ? renameClasses(dataset, flags.classNames) : dataset;
 }

@@ -5,6 +5,7 @@ import { finetune, finetuneHelp } from './finetune.js';
 import { bound, boundHelp } from './bound.js';
 import { inspect, inspectHelp } from './inspect.js';
 import { predict, predictHelp } from './predict.js';
+import { report, reportHelp } from './report.js';
 import { codeOf, hasCode } from '../errors.js';
 import { UsageError } from './usage.js';
 
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, Command> = {
   predict: { summary: 'classify images with a fine-tuned model', help: predictHelp, run: predict },
   inspect: { summary: 'list the parameters and buffers of a TorchScript file', help: inspectHelp, run: inspect },
   bound: { summary: 'the generalisation bound of a fine-tuned network (distances from its initial weights)', help: boundHelp, run: bound },
+  report: { summary: 'an HTML report of a finetune run: curves, distances against radii, bound, settings', help: reportHelp, run: report },
 };
 
 const HELP = `mars-ft: fine-tune TorchScript networks with distance-based regularisation (MARS-SP)
@@ -66,5 +68,11 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
+
+// A reader that stops early (`mars-ft inspect x.pt | head`) closes the pipe: that ends the output, quietly.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(0);
+});
 
 process.exitCode = await main(process.argv.slice(2));

@@ -11,6 +11,7 @@ export const Stream = {
   perClass: 3,
   fraction: 4,
   split: 5,
+  reinit: 6,
 } as const;
 
 /** Hashes 32-bit words into one seed (murmur3 finaliser per word) so nearby inputs give unrelated streams. */

@@ -22,18 +22,29 @@ import { manualSeed, setNumThreads } from '../torch/runtime.js';
 import { learningRate } from './schedule.js';
 import { tensor } from '../torch/tensor.js';
 import { Trainer } from './trainer.js';
+import { reinitialize } from './reinit.js';
+import { RunLog } from './run-log.js';
 
 export type { FineTuneOptions, EpochEnd, EpochBound, BatchEnd, SplitMetrics } from './options.js';
+
+/** Every setting the run used, defaults filled in: the options less the data, the callbacks and the signal. */
+export type FineTuneSettings = Omit<ParsedFineTuneOptions, 'backbone' | 'train' | 'validation' | 'test' | 'onBatchEnd' | 'onEpochEnd' | 'signal'> & {
+  /** The backbone's path, or `module` for a loaded Module. */
+  backbone: string;
+};
 
 export interface FineTuneResult {
   /** The fine-tuned classifier (the best epoch's when `monitor` is set). */
   model: Classifier;
   /** One entry per epoch trained. */
   history: EpochEnd[];
-  /** Accuracy and loss on `test`, when given. */
+  /** Accuracy and loss of `model` on `test`, when given. */
   test?: SplitMetrics;
+  /** Accuracy and loss on `test` of the last epoch's weights (the same as `test` when the last epoch is the best). */
+  finalTest?: SplitMetrics;
   /** The epoch whose weights `model` holds (1-based). */
   bestEpoch: number;
+  settings: FineTuneSettings;
 }
 
 function loaderFor(o: ParsedFineTuneOptions, data: Dataset, backbone: Module, train: boolean): DataLoader {
@@ -79,10 +90,43 @@ async function epochBound(model: Module, backbone: Module, data: DataLoader, o: 
   return { mode: b.mode, rademacher: r.rademacher, marginLoss, complexity, confidence, total, ...(r.spectral ? { spectralComplexity: r.spectral.complexity } : {}) };
 }
 
-function monitorValue(entry: EpochEnd, monitor: string): number | undefined {
+/**
+ * The monitored metric as a key to maximise: losses negated; an accuracy ties
+ * are broken by the same split's lower loss (accuracies on small splits tie often).
+ */
+function monitorKey(entry: EpochEnd, monitor: string): [number, number] {
   const [split, key] = monitor.split('.') as ['train' | 'validation', 'accuracy' | 'loss'];
-  const v = entry[split]?.[key];
-  return v === undefined ? undefined : key === 'loss' ? -v : v;
+  const m = entry[split];
+  if (!m) return [-Infinity, -Infinity];
+  return key === 'loss' ? [-m.loss, m.accuracy] : [m.accuracy, -m.loss];
+}
+
+const better = (a: [number, number], b: [number, number]) => a[0] > b[0] || (a[0] === b[0] && a[1] > b[1]);
+
+/** The cross-entropy weight of each class: given, or balanced (n / (classes × n_c)). */
+function classWeightsOf(o: ParsedFineTuneOptions, classes: number): Float32Array | undefined {
+  if (!o.classWeights) return undefined;
+  if (o.classWeights !== 'balanced') {
+    if (o.classWeights.length !== classes) {
+      throw new MarsError('ERR_INVALID_ARGUMENT', `classWeights gives ${o.classWeights.length} weights for ${classes} classes`);
+    }
+    return Float32Array.from(o.classWeights);
+  }
+  const counts = o.train.classCounts();
+  return Float32Array.from(counts, (n) => o.train.size / (classes * n));
+}
+
+/** The backbone to fine-tune: loaded, and with `reinit` a copy re-drawn at random (never the caller's module). */
+async function backboneFor(o: ParsedFineTuneOptions): Promise<Module> {
+  if (!o.reinit) return typeof o.backbone === 'string' ? load(o.backbone, { device: o.device }) : o.backbone;
+  const fresh = typeof o.backbone === 'string' ? await load(o.backbone) : await (await o.backbone.clone()).to('cpu');
+  reinitialize(fresh, o.seed);
+  return o.device === 'cpu' ? fresh : fresh.to(o.device);
+}
+
+function settingsOf(o: ParsedFineTuneOptions): FineTuneSettings {
+  const { backbone, train: _train, validation: _validation, test: _test, onBatchEnd: _b, onEpochEnd: _e, signal: _s, ...rest } = o;
+  return { backbone: typeof backbone === 'string' ? backbone : 'module', ...rest };
 }
 
 function checkClasses(o: ParsedFineTuneOptions): string[] {
@@ -96,6 +140,7 @@ function checkClasses(o: ParsedFineTuneOptions): string[] {
   if (o.monitor?.startsWith('validation') && !o.validation) {
     throw new MarsError('ERR_INVALID_ARGUMENT', `monitor '${o.monitor}' needs validation data`);
   }
+  if (o.patience && !o.monitor) throw new MarsError('ERR_INVALID_ARGUMENT', 'patience needs a monitor (e.g. validation.accuracy)');
   return names;
 }
 
@@ -105,7 +150,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   const classNames = checkClasses(o);
   if (o.threads) setNumThreads(o.threads);
   manualSeed(o.seed);
-  const backbone = typeof o.backbone === 'string' ? await load(o.backbone, { device: o.device }) : o.backbone;
+  const backbone = await backboneFor(o);
   const trainLoader = loaderFor(o, o.train, backbone, true);
   // The training data in order with the evaluation transforms: item shape, DELTA's features, the bound.
   const trainInOrder = loaderFor(o, o.train, backbone, false);
@@ -131,16 +176,20 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   const channelWeights = o.regulariser.method === 'delta'
     ? await deltaChannelWeights(backbone, head, trainInOrder, classNames.length)
     : undefined;
+  const classWeights = classWeightsOf(o, classNames.length);
   const trainer = await Trainer.create(model, {
     regulariser: o.regulariser,
     optimizer: o.optimizer,
     pool: head.pool,
+    freezeBackbone: o.freezeBackbone,
     ...(resumed?.init ? { init: resumed.init } : {}),
     ...(channelWeights ? { channelWeights } : {}),
+    ...(classWeights ? { classWeights } : {}),
   });
   if (resumed?.optimizer) trainer.loadOptimizer(resumed.optimizer);
 
-  const history: EpochEnd[] = (resumed?.meta.history as EpochEnd[] | undefined) ?? [];
+  const history: EpochEnd[] = resumed?.meta.history ?? [];
+  const log = o.logDir ? new RunLog(o.logDir, o.regulariser.method) : undefined;
   const meta = (epoch: number): CheckpointMeta => ({
     format: 1, classNames, method: o.regulariser.method, regulariser: o.regulariser, epoch, featureDim: head.featureDim, pool: head.pool,
     itemShape, evalTransforms: o.transforms.eval, history,
@@ -149,7 +198,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     if (path) await saveCheckpoint(path, model, meta(epoch), { init: trainer.initState(), optimizer: trainer.saveOptimizer() });
   };
 
-  let best = { value: -Infinity, epoch: history.length, model: undefined as Module | undefined };
+  let best = { key: [-Infinity, -Infinity] as [number, number], epoch: history.length, model: undefined as Module | undefined };
   let sinceBest = 0;
   for (let epoch = history.length; epoch < o.epochs; epoch++) {
     const started = performance.now();
@@ -180,7 +229,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
       correct += s.correct;
       count += s.count;
       batch++;
-      o.onBatchEnd?.({ epoch: epoch + 1, batch, batches, loss: s.loss, penalty: s.penalty, accuracy: s.correct / s.count, learningRate: lr });
+      await o.onBatchEnd?.({ epoch: epoch + 1, batch, batches, loss: s.loss, penalty: s.penalty, accuracy: s.correct / s.count, learningRate: lr });
     }
     const entry: EpochEnd = {
       epoch: epoch + 1,
@@ -193,11 +242,12 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     };
     history.push(entry);
     await save(lastPath, epoch + 1);
-    o.onEpochEnd?.(entry);
+    await log?.epoch(history);
+    await o.onEpochEnd?.(entry);
     if (o.monitor) {
-      const value = monitorValue(entry, o.monitor) ?? -Infinity;
-      if (value > best.value) {
-        best = { value, epoch: epoch + 1, model: await model.clone() };
+      const key = monitorKey(entry, o.monitor);
+      if (better(key, best.key)) {
+        best = { key, epoch: epoch + 1, model: await model.clone() };
         sinceBest = 0;
         await save(bestPath, epoch + 1);
       } else if (o.patience && ++sinceBest >= o.patience) {
@@ -210,10 +260,13 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     model: new Classifier(finalModel, meta(history.length)),
     history,
     bestEpoch: best.model ? best.epoch : history.length,
+    settings: settingsOf(o),
   };
   if (o.test) {
+    const testLoader = loaderFor(o, o.test, backbone, false);
     const scorer = best.model ? await Trainer.create(best.model, { regulariser: { method: 'none' }, pool: head.pool }) : trainer;
-    result.test = await evaluateSplit(scorer, loaderFor(o, o.test, backbone, false));
+    result.test = await evaluateSplit(scorer, testLoader);
+    result.finalTest = best.model && best.epoch !== history.length ? await evaluateSplit(trainer, testLoader) : result.test;
   }
   return result;
 }

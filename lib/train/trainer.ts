@@ -23,6 +23,10 @@ export interface TrainerOptions {
   init?: Record<string, Tensor>;
   /** DELTA's per-channel weights (one per backbone output channel). */
   channelWeights?: Float32Array;
+  /** Cross-entropy weight of each class, in label order (training steps only). */
+  classWeights?: Float32Array;
+  /** A linear probe: only the head trains; the backbone runs in eval mode and is neither projected nor penalised. */
+  freezeBackbone?: boolean;
 }
 
 /** A native training session; `dispose()` (or `using`) frees its snapshot W0 and optimiser state now. */
@@ -37,14 +41,20 @@ export class Trainer extends HandleOwner<NativeSession> {
   static async create(model: Module, options: TrainerOptions): Promise<Trainer> {
     const regulariser = parseOptions(RegulariserSchema, options.regulariser, 'regulariser');
     const optimizer = parseOptions(OptimizerSchema, options.optimizer, 'optimizer');
-    const plan = planRegulariser(regulariser, model.parameters());
+    const planned = planRegulariser(regulariser, model.parameters());
+    const trained = (t: { name: string }) => !(options.freezeBackbone && t.name.startsWith('backbone.'));
+    const plan = { ...planned, constraints: planned.constraints.filter(trained), penalties: planned.penalties.filter(trained) };
     const delta = plan.delta && options.channelWeights
       ? { alpha: plan.delta.alpha, channelWeights: tensor(options.channelWeights).handle }
       : undefined;
     const init = options.init && Object.fromEntries(Object.entries(options.init).map(([k, t]) => [k, t.handle]));
     const session = await native().createSession(
       model.handle,
-      { pool: options.pool, optimizer, constraints: plan.constraints, penalties: plan.penalties, delta, bss: plan.bss },
+      {
+        pool: options.pool, optimizer, constraints: plan.constraints, penalties: plan.penalties, delta, bss: plan.bss,
+        freezeBackbone: options.freezeBackbone ?? false,
+        ...(options.classWeights ? { classWeights: tensor(options.classWeights).handle } : {}),
+      },
       init,
     );
     return new Trainer(session, plan);
