@@ -37,6 +37,10 @@ function makeBatches(seed: number, count: number) {
 interface Case {
   regulariser: RegulariserOptions;
   optimizer: OptimizerOptions;
+  /** F.cross_entropy(weight=...) */
+  classWeights?: number[];
+  /** A linear probe. */
+  freezeBackbone?: boolean;
 }
 
 const CASES: Case[] = [
@@ -47,9 +51,14 @@ const CASES: Case[] = [
   { regulariser: { method: 'l2-sp', extractor: 1, classifier: 1 }, optimizer: { name: 'sgd', lr: 0.05, momentum: 0 } },
   { regulariser: { method: 'delta', alpha: 1, classifier: 0.1 }, optimizer: { name: 'adam', lr: 1e-3 } },
   { regulariser: { method: 'bss', eta: 0.5, k: 2 }, optimizer: { name: 'adam', lr: 1e-3, amsgrad: false } },
+  { regulariser: { method: 'none' }, optimizer: { name: 'sgd', lr: 0.05, momentum: 0.9 }, classWeights: [0.5, 2, 1, 3] },
+  { regulariser: { method: 'mars-sp', extractor: 0.3, classifier: 0.2 }, optimizer: { name: 'adam', lr: 1e-2 }, classWeights: [1, 1, 4, 0.25] },
+  { regulariser: { method: 'mars-sp', extractor: 0.3, classifier: 0.5 }, optimizer: { name: 'adam', lr: 1e-3 }, freezeBackbone: true },
 ];
 
-describe.each(CASES)('$regulariser.method', ({ regulariser, optimizer }) => {
+const label = (c: Case) => `${c.regulariser.method}${c.classWeights ? ' with class weights' : ''}${c.freezeBackbone ? ' as a linear probe' : ''}`;
+
+describe.each(CASES.map((c) => ({ ...c, label: label(c) })))('$label', ({ regulariser, optimizer, classWeights, freezeBackbone }) => {
   it('gives the weights PyTorch gives after 3 steps (2e-5)', async () => {
     manualSeed(7);
     const backbone = await load(fixturePath('bn_resnet'));
@@ -58,7 +67,10 @@ describe.each(CASES)('$regulariser.method', ({ regulariser, optimizer }) => {
     const start = join(dir, `start-${regulariser.method}.pt`);
     await model.save(start);
     const channelWeights = Float32Array.from({ length: head.featureDim }, (_, i) => 0.2 + ((i * 37) % 11) / 11);
-    const trainer = await Trainer.create(model, { regulariser, optimizer, pool: head.pool, channelWeights });
+    const trainer = await Trainer.create(model, {
+      regulariser, optimizer, pool: head.pool, channelWeights,
+      ...(classWeights ? { classWeights: Float32Array.from(classWeights) } : {}), freezeBackbone: freezeBackbone ?? false,
+    });
     const batches = makeBatches(11, 3);
     for (const b of batches) await trainer.step(tensor(b.x, [BATCH, ...ITEM]), tensor(b.y));
 
@@ -67,19 +79,23 @@ describe.each(CASES)('$regulariser.method', ({ regulariser, optimizer }) => {
     const job = join(dir, `job-${method}.json`);
     writeFileSync(job, JSON.stringify({
       model: start, batches: batches.map((b) => b.files), xshape: [BATCH, ...ITEM], method,
-      hyper, optimizer: full, pool: head.pool, channelWeights: Array.from(channelWeights),
+      hyper, optimizer: full, pool: head.pool, channelWeights: Array.from(channelWeights), classWeights, freezeBackbone,
     }));
     const theirs = python<Record<string, number[]>>(`import runpy, sys; sys.argv = ["oracle", ${JSON.stringify(job)}]; runpy.run_path(${JSON.stringify(join(ROOT, 'scripts/fixtures/oracle_train.py'))}, run_name="__main__")`);
     const ours = model.stateDict();
     expect(Object.keys(ours).sort()).toEqual(Object.keys(theirs).sort());
     let worst = 0;
     let moved = 0;
+    let backboneMoved = 0;
     const start0 = (await load(start)).stateDict();
     for (const [name, t] of Object.entries(ours)) {
       worst = Math.max(worst, maxAbsDiff(t.toArray(), theirs[name]!));
-      moved = Math.max(moved, maxAbsDiff(t.toArray(), start0[name]!.toArray()));
+      const change = maxAbsDiff(t.toArray(), start0[name]!.toArray());
+      moved = Math.max(moved, change);
+      if (name.startsWith('backbone.')) backboneMoved = Math.max(backboneMoved, change);
     }
     expect(moved).toBeGreaterThan(1e-3); // the steps did something
+    if (freezeBackbone) expect(backboneMoved).toBe(0); // weights and BatchNorm statistics alike
     expect(worst).toBeLessThanOrEqual(2e-5);
   });
 });

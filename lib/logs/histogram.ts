@@ -1,4 +1,9 @@
-/** TensorBoard's HistogramProto for a list of values, bucketed as tensorboardX does. */
+/**
+ * TensorBoard's HistogramProto for a list of values. As summary.proto
+ * defines it, bucket 0 covers (-DBL_MAX, bucket_limit[0]] and bucket i
+ * covers (bucket_limit[i-1], bucket_limit[i]]; here `bins` equal-width
+ * buckets between the smallest and the largest value, by their right edges.
+ */
 
 export interface Histogram {
   min: number;
@@ -6,25 +11,25 @@ export interface Histogram {
   num: number;
   sum: number;
   sumSquares: number;
-  /** Right edges; bucket i holds the values in (bucketLimit[i-1], bucketLimit[i]]. */
+  /** Right edges, ascending; the last is the largest value. */
   bucketLimit: number[];
   bucket: number[];
 }
 
-/**
- * `bins` equal-width buckets from min to max. As in tensorboardX, the left
- * edge comes first with an empty bucket, so that every bucket's range is
- * closed by the limit before it.
- */
 export function histogramOf(values: readonly number[], bins = 30): Histogram {
   const min = Math.min(...values);
   const max = Math.max(...values);
-  const sum = values.reduce((a, v) => a + v, 0);
-  const sumSquares = values.reduce((a, v) => a + v * v, 0);
   const width = (max - min) / bins;
-  if (!(width > 0)) return { min, max, num: values.length, sum, sumSquares, bucketLimit: [min, max], bucket: [0, values.length] };
-  const counts = new Array<number>(bins).fill(0);
-  for (const v of values) counts[Math.min(bins - 1, Math.floor((v - min) / width))]!++;
-  const edges = Array.from({ length: bins + 1 }, (_, i) => (i === bins ? max : min + i * width));
-  return { min, max, num: values.length, sum, sumSquares, bucketLimit: edges, bucket: [0, ...counts] };
+  const bucketLimit = width > 0 ? Array.from({ length: bins }, (_, i) => (i === bins - 1 ? max : min + (i + 1) * width)) : [max];
+  const bucket = new Array<number>(bucketLimit.length).fill(0);
+  for (const v of values) bucket[bucketLimit.findIndex((limit) => v <= limit)]!++;
+  return {
+    min,
+    max,
+    num: values.length,
+    sum: values.reduce((a, v) => a + v, 0),
+    sumSquares: values.reduce((a, v) => a + v * v, 0),
+    bucketLimit,
+    bucket,
+  };
 }
