@@ -110,7 +110,7 @@ export function groupSpec(history: readonly EpochEnd[], method: string): TopLeve
       x: epochAxis,
       y: { field: 'value', type: 'quantitative', title: 'distance' },
       color: { field: 'group', type: 'nominal', title: null, scale: { domain: ['backbone', 'head'], range: ['#4c78a8', '#e45756'] } },
-      strokeDash: { field: 'what', type: 'nominal', title: null, scale: { domain: ['largest distance', 'radius'], range: [[1, 0], [5, 4]] }, legend: { symbolType: 'stroke', symbolStrokeWidth: 2, symbolStrokeColor: '#333' } },
+      strokeDash: { field: 'what', type: 'nominal', title: null, scale: { domain: ['largest distance', 'radius'], range: [[1, 0], [5, 4]] }, legend: { symbolType: 'stroke', symbolStrokeWidth: 2, symbolSize: 400, encode: { symbols: { update: { stroke: { value: '#333' } } } } } },
     },
   } as TopLevelSpec;
 }
