@@ -1,6 +1,8 @@
 /** The CLI's data arguments: a DATA spec with --classes, --per-class and --class-names. */
 import type { Dataset } from '../data/dataset.js';
+import { renameClasses } from '../data/select.js';
 import { openDataset } from '../data/spec.js';
+import { MarsError } from '../errors.js';
 
 export interface DataFlags {
   classes?: number[];
@@ -11,10 +13,14 @@ export interface DataFlags {
 
 /** Opens DATA; --per-class applies to training data only (`sample`). */
 export async function openData(spec: string, flags: DataFlags, sample: boolean): Promise<Dataset> {
-  return openDataset(spec, {
+  const data = await openDataset(spec, {
     ...(flags.classes ? { classes: flags.classes } : {}),
     ...(sample && flags.perClass !== undefined ? { perClass: flags.perClass } : {}),
-    ...(flags.classNames ? { classNames: flags.classNames } : {}),
     ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
   });
+  if (!flags.classNames) return data;
+  if (flags.classNames.length !== data.classNames.length) {
+    throw new MarsError('ERR_INVALID_ARGUMENT', `--class-names gives ${flags.classNames.length} names for the ${data.classNames.length} classes of ${spec}`);
+  }
+  return renameClasses(data, flags.classNames);
 }

@@ -1,11 +1,21 @@
 /** `mars-ft finetune`'s flags turned into fineTune options, each checked by the schema of the option it sets. */
 import type { TransformInput } from '../data/options.js';
 import { FineTuneSchema, OptimizerSchema, ScheduleSchema, type FineTuneOptions } from '../train/options.js';
-import { METHODS, type RegulariserOptions } from '../train/regularisers.js';
+import { METHODS, RegulariserSchema, type RegulariserOptions } from '../train/regularisers.js';
 import { checked, numberFlag, sizeFlag } from './flags.js';
 import { UsageError } from './usage.js';
 
+/** The regulariser of --method, --extractor and --classifier, checked by its schema (errors name the flag). */
 export function regulariserFlags(method: string, extractor: number | undefined, classifier: number | undefined, help: string): RegulariserOptions {
+  const options = regulariserOf(method, extractor, classifier, help);
+  const r = RegulariserSchema.safeParse(options);
+  if (r.success) return options;
+  const issue = r.error.issues[0]!;
+  const flag = issue.path[0] === 'classifier' ? 'classifier' : 'extractor';
+  throw new UsageError(`--${flag} ${flag === 'classifier' ? classifier : extractor}: ${issue.message}`, help);
+}
+
+function regulariserOf(method: string, extractor: number | undefined, classifier: number | undefined, help: string): RegulariserOptions {
   const given = <K extends string>(key: K, v: number | undefined) => (v === undefined ? {} : ({ [key]: v } as Record<K, number>));
   switch (method) {
     case 'none':

@@ -55,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
     await command.run(rest);
     return 0;
   } catch (e) {
-    if (e instanceof UsageError || hasCode(e, 'ERR_PARSE_ARGS_UNKNOWN_OPTION')) {
+    if (e instanceof UsageError || hasCode(e, 'ERR_PARSE_ARGS_UNKNOWN_OPTION', 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE', 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')) {
       process.stderr.write(`mars-ft ${name}: ${(e as Error).message}\n\n${e instanceof UsageError ? e.help : command.help}\n`);
       return 2;
     }

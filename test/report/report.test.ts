@@ -4,20 +4,20 @@
 // by the independent reader; `mars-ft report` opened in headless Chromium
 // (Debian's), which must load it without errors or requests and find every
 // plot drawn; `predict` applies the transforms the model recorded.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fixturePath, python } from '../helpers/fixtures.js';
-import { CLI, ROOT } from '../helpers/paths.js';
+import { runCli } from '../helpers/cli.js';
+import { ROOT } from '../helpers/paths.js';
 import { photoFolder } from './photos.js';
 
 const CLASSES = { 5: 'sandal', 7: 'sneaker', 9: 'ankle-boot' };
 const root = mkdtempSync(join(tmpdir(), 'mars-report-'));
 const out = join(root, 'run');
-const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+const run = (...args: string[]) => runCli(args);
 const finetuneArgs = () => ['finetune', '--backbone', fixturePath('bn_resnet'), '--train', join(root, 'train'), '--val', join(root, 'val'), '--test', join(root, 'test'),
   '--epochs', '3', '--batch-size', '8', '--lr', '0.001', '--out', out];
 
@@ -28,16 +28,16 @@ beforeAll(async () => {
 });
 
 describe('mars-ft finetune on photos of mixed sizes', () => {
-  it('without --resize stops with ERR_DATA_SIZE and names the flag that fixes it', () => {
-    const r = run(...finetuneArgs());
+  it('without --resize stops with ERR_DATA_SIZE and names the flag that fixes it', async () => {
+    const r = await run(...finetuneArgs());
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/\[ERR_DATA_SIZE\].*is \d+×\d+ after transforms.*--resize N/);
   });
 
   let stdout = '';
   let stderr = '';
-  it('with --resize and --log-dir: a start-up line, one JSON line per epoch, model, summary and event files', () => {
-    const r = run(...finetuneArgs(), '--resize', '28', '--log-dir', join(out, 'logs'), '--bound', 'posthoc', '--json-lines');
+  it('with --resize and --log-dir: a start-up line, one JSON line per epoch, model, summary and event files', async () => {
+    const r = await run(...finetuneArgs(), '--resize', '28', '--log-dir', join(out, 'logs'), '--bound', 'posthoc', '--json-lines');
     ({ stdout, stderr } = r);
     expect(stderr).not.toMatch(/error/i);
     expect(r.status).toBe(0);
@@ -66,7 +66,7 @@ describe('mars-ft finetune on photos of mixed sizes', () => {
   });
 
   it('mars-ft report writes one self-contained HTML file that headless Chromium loads, every plot drawn', async () => {
-    const r = run('report', out);
+    const r = await run('report', out);
     expect(r.status).toBe(0);
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     expect(html).not.toMatch(/<script|<link|src=/i);
@@ -105,8 +105,8 @@ describe('mars-ft finetune on photos of mixed sizes', () => {
     console.log(`report screenshot: ${join(out, 'report.png')}`);
   });
 
-  it('predict classifies the mixed-size photos with the transforms the model recorded', () => {
-    const r = run('predict', '--model', join(out, 'model.pt'), join(root, 'test', 'sandal'), '--top', '1', '--json');
+  it('predict classifies the mixed-size photos with the transforms the model recorded', async () => {
+    const r = await run('predict', '--model', join(out, 'model.pt'), join(root, 'test', 'sandal'), '--top', '1', '--json');
     expect(r.stderr).toBe('');
     const results = JSON.parse(r.stdout) as { file: string; predictions: { className: string }[] }[];
     expect(results).toHaveLength(6);
