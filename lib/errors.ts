@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'ERR_DATA_FILE'
   | 'ERR_DATA_EMPTY_CLASS'
   | 'ERR_DATA_LABEL'
+  | 'ERR_DATA_SIZE'
   | 'ERR_TORCH'
   | 'ERR_BACKBONE_OUTPUT'
   | 'ERR_TRAINING'

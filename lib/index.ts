@@ -13,6 +13,7 @@ export {
   setNumThreads,
   manualSeed,
   type Dtype,
+  type DtypeOf,
   type LayerKind,
   type LoadOptions,
   type ParameterInfo,
@@ -25,16 +26,20 @@ export {
 } from './torch/index.js';
 export type { TensorDistance } from './native/index.js';
 export {
+  distanceGroups,
   fineTune,
   marsSpRadii,
   METHODS,
+  reinitialize,
   type BatchEnd,
+  type DistanceGroup,
   type EpochBound,
   type EpochEnd,
   type FineTuneOptions,
   type FineTuneResult,
   type GradScalerOptions,
   type Precision,
+  type FineTuneSettings,
   type Method,
   type OptimizerOptions,
   type RegulariserOptions,
@@ -50,10 +55,23 @@ export {
   type LaunchOptions,
   type ResolvedDistributed,
 } from './distributed/index.js';
-export { Classifier, loadCheckpoint, type CheckpointMeta, type LoadedCheckpoint, type Prediction } from './classifier/index.js';
+export {
+  Classifier,
+  classify,
+  evaluate,
+  loadCheckpoint,
+  type ApplyOptions,
+  type CheckpointMeta,
+  type Classified,
+  type Evaluation,
+  type LoadedCheckpoint,
+  type Prediction,
+  type TrainingRecord,
+} from './classifier/index.js';
 export * from './data/index.js';
 export { defaultBackbone, targetSet } from './assets/index.js';
 export {
+  boundInWords,
   computeBound,
   layerDistances,
   foldBatchNorm,
@@ -105,3 +123,4 @@ export {
   type KFoldOptions,
   type HoldoutOptions,
 } from './search/index.js';
+export { writeReport, readRun, type RunRecord, type RunSummary, type EpochScores, type RunEnvironment } from './report/index.js';

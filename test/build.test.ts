@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/paths.js';
 
@@ -24,9 +24,12 @@ function mft(args: string[], env: Record<string, string>) {
 beforeAll(() => {
   // What npm unpacks from the tarball (package.json's `files`), and the runtime dependencies beside it.
   mkdirSync(installed, { recursive: true });
-  const { files } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[] };
+  const { files, dependencies } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[]; dependencies: Record<string, string> };
   for (const f of ['package.json', ...files]) cpSync(join(ROOT, f), join(installed, f), { recursive: true });
-  for (const dep of ['zod', 'sharp']) symlinkSync(join(ROOT, 'node_modules', dep), join(project, 'node_modules', dep));
+  for (const dep of Object.keys(dependencies)) {
+    mkdirSync(dirname(join(project, 'node_modules', dep)), { recursive: true });
+    symlinkSync(join(ROOT, 'node_modules', dep), join(project, 'node_modules', dep));
+  }
   mkdirSync(stubs);
   for (const tool of ['cc', 'c++', 'g++', 'gcc']) writeFileSync(join(stubs, tool), '#!/bin/sh\necho "stub compiler refuses" >&2\nexit 1\n', { mode: 0o755 });
 });

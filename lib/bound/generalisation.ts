@@ -24,3 +24,14 @@ export function marginBound(p: { Q: number; m: number; K: number; initOutputNorm
   const confidence = 3 * Math.sqrt(Math.log(2 / p.delta) / (2 * p.m));
   return { margin: p.margin, delta: p.delta, marginLoss: p.marginLoss, rademacherPi1, complexity, confidence, total: p.marginLoss + complexity + confidence };
 }
+
+/**
+ * The bound's total in words: an error rate is at most 1, so a bound above 1
+ * is vacuous (true, but it says nothing), and readers should be told so rather than left to notice.
+ */
+export function boundInWords(total: number): string {
+  const shown = total.toPrecision(3);
+  return total > 1
+    ? `vacuous: the bound ${shown} is above 1, so it says nothing about the error rate (an error rate is at most 1)`
+    : `the error rate is at most ${shown} with the stated probability`;
+}

@@ -7,6 +7,7 @@
  * norms, natively). `computeBound` (compute.ts) puts them together.
  */
 export { computeBound, type BoundReport, type LayerReport } from './compute.js';
+export { boundInWords } from './generalisation.js';
 export type { MeasuredPart } from './classes.js';
 export { layerDistances, type ParameterDistance } from './distances.js';
 export { foldBatchNorm, type BatchNormTensors } from './fold.js';

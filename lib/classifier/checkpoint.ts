@@ -14,7 +14,7 @@ import { load, type Module } from '../torch/module.js';
 import { tensor, TYPED_ARRAY_OF, type Tensor } from '../torch/tensor.js';
 import { parseCheckpointMeta, type CheckpointMeta } from './meta.js';
 
-export type { CheckpointMeta, RunPosition } from './meta.js';
+export type { CheckpointMeta, RunPosition, TrainingRecord } from './meta.js';
 
 const META = 'mars/meta.json';
 const INIT = 'mars/init';

@@ -25,8 +25,8 @@ export const RunPositionSchema = z.strictObject({
 });
 export type RunPosition = z.output<typeof RunPositionSchema>;
 
-/** The monitored best so far (best.pt holds its weights) and the epochs since it. */
-export const BestSchema = z.strictObject({ value: finite, epoch: z.number().int().positive(), sinceBest: count });
+/** The monitored best so far (best.pt holds its weights), the value that breaks its ties, and the epochs since it. */
+export const BestSchema = z.strictObject({ value: finite, tie: finite.optional(), epoch: z.number().int().positive(), sinceBest: count });
 
 export const CheckpointMetaSchema = z
   .looseObject({
@@ -54,7 +54,20 @@ export const CheckpointMetaSchema = z
   })
   .refine((m) => m.history.length === m.epoch, { message: 'history must hold one entry per completed epoch', path: ['history'] });
 
-export type CheckpointMeta = z.output<typeof CheckpointMetaSchema>;
+/**
+ * What fineTune records about the run that made a checkpoint (method,
+ * regulariser settings, history), typed. Its fields are declared in lib/train
+ * (options.ts), which owns their types and sits above this room, by
+ * declaration merging: this room never imports upward, and `meta` is still
+ * fully typed wherever the package is used. The schema above checks their shape.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface TrainingRecord {}
+
+/** The schema's fields, without the index signature its kept unknown fields give it. */
+type MetaFields = { [K in keyof z.output<typeof CheckpointMetaSchema> as string extends K ? never : K]: z.output<typeof CheckpointMetaSchema>[K] };
+
+export type CheckpointMeta = Omit<MetaFields, keyof TrainingRecord> & TrainingRecord;
 
 /** The meta of a checkpoint file, validated; ERR_CHECKPOINT saying what is wrong. */
 export function parseCheckpointMeta(text: string, path: string): CheckpointMeta {
@@ -65,7 +78,7 @@ export function parseCheckpointMeta(text: string, path: string): CheckpointMeta 
     throw new MarsError('ERR_CHECKPOINT', `${path}: mars/meta.json is not JSON (${(cause as Error).message}); the checkpoint is damaged`, { cause });
   }
   const result = CheckpointMetaSchema.safeParse(value);
-  if (result.success) return result.data;
+  if (result.success) return result.data as CheckpointMeta;
   const problems = result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'meta'}: ${i.message}`);
   throw new MarsError('ERR_CHECKPOINT', `${path}: mars/meta.json is not a valid checkpoint description (${problems.slice(0, 3).join('; ')}); the checkpoint is damaged or was edited`);
 }

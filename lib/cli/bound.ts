@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { computeBound, type BoundReport } from '../bound/compute.js';
+import { boundInWords } from '../bound/generalisation.js';
 import { BoundOptionsSchema, type Radii } from '../bound/options.js';
 import { loadCheckpoint } from '../classifier/checkpoint.js';
 import { DataLoader } from '../data/loader.js';
@@ -69,6 +70,7 @@ function table(r: BoundReport): string {
     '',
     `Rademacher complexity of one output, Q/m:  ${fmt(r.rademacher)}`,
     `Generalisation (ρ = ${g.margin}, δ = ${g.delta}), every constant included:  error <= ${fmt(g.marginLoss)} (margin loss) + ${fmt(g.complexity)} ((4K/ρ) R_S(Π1)) + ${fmt(g.confidence)} (confidence) = ${fmt(g.total)}`,
+    `  ${boundInWords(g.total)}`,
   ];
   if (r.spectral) {
     lines.push(

@@ -1,5 +1,6 @@
 /** The CLI's data arguments: a DATA spec with --classes, --per-class and --class-names. */
-import { Dataset } from '../data/dataset.js';
+import type { Dataset } from '../data/dataset.js';
+import { renameClasses } from '../data/select.js';
 import { openDataset } from '../data/spec.js';
 import { MarsError } from '../errors.js';
 import { integer, integerList } from './args.js';
@@ -21,21 +22,16 @@ export function dataFlags(v: { classes?: string; 'per-class'?: string; 'class-na
   };
 }
 
-/** Gives the classes new names, in label order. */
-export function renameClasses(dataset: Dataset, names: readonly string[]): Dataset {
-  if (names.length !== dataset.classNames.length) {
-    throw new MarsError('ERR_INVALID_ARGUMENT', `--class-names gives ${names.length} names for ${dataset.classNames.length} classes`);
-  }
-  const labelMap = Int32Array.from(names, (_, i) => i);
-  return dataset.subset(Int32Array.from({ length: dataset.size }, (_, i) => i), { labelMap, classNames: names });
-}
-
 /** Opens DATA; --per-class applies to training data only (`sample`). */
 export async function openData(spec: string, flags: DataFlags, sample: boolean): Promise<Dataset> {
-  const dataset = await openDataset(spec, {
+  const data = await openDataset(spec, {
     ...(flags.classes ? { classes: flags.classes } : {}),
     ...(sample && flags.perClass !== undefined ? { perClass: flags.perClass } : {}),
     ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
   });
-  return flags.classNames ? renameClasses(dataset, flags.classNames) : dataset;
+  if (!flags.classNames) return data;
+  if (flags.classNames.length !== data.classNames.length) {
+    throw new MarsError('ERR_INVALID_ARGUMENT', `--class-names gives ${flags.classNames.length} names for the ${data.classNames.length} classes of ${spec}`);
+  }
+  return renameClasses(data, flags.classNames);
 }

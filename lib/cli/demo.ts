@@ -36,7 +36,7 @@ export async function demo(argv: string[]): Promise<void> {
   process.stderr.write(`Fine-tuning the embedded backbone on ${train.size} images of ${classNames.join(', ')}; testing on ${test.size}.\n`);
   const rows = [];
   for (const run of RUNS) {
-    const progress = new Progress(process.stderr, epochs, `${run.label}: `);
+    const progress = new Progress(process.stderr, epochs, `${run.label}: `, run.regulariser.method);
     const started = performance.now();
     const result = await fineTune({
       backbone: defaultBackbone,

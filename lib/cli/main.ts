@@ -7,6 +7,7 @@ import { bound, boundHelp } from './bound.js';
 import { inspect, inspectHelp } from './inspect.js';
 import { predict, predictHelp } from './predict.js';
 import { searchCommand, searchHelp } from './search.js';
+import { report, reportHelp } from './report.js';
 import { codeOf, hasCode } from '../errors.js';
 import { packageInfo } from '../native/loader.js';
 import { UsageError } from './usage.js';
@@ -25,6 +26,7 @@ const COMMANDS: Record<string, Command> = {
   inspect: { summary: 'list the parameters and buffers of a TorchScript file', help: inspectHelp, run: inspect },
   bound: { summary: 'the generalisation bound of a fine-tuned network (distances from its initial weights)', help: boundHelp, run: bound },
   build: { summary: 'build the native addon from source for the LibTorch found here', help: buildHelp, run: build },
+  report: { summary: 'an HTML report of a finetune run: curves, distances against radii, bound, settings', help: reportHelp, run: report },
 };
 
 const HELP = `mars-ft: fine-tune TorchScript networks with distance-based regularisation (MARS-SP)

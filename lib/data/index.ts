@@ -2,8 +2,8 @@
 export { inferInputChannels } from './channels.js';
 export { Dataset, type ItemRef, type ItemStore, type Pixels } from './dataset.js';
 export { DataLoader, type Batch, type InputBatch } from './loader.js';
-export type { ArraySource, Kernel, LoaderOptions, SelectOptions, SkippedItem, SkipSummary, SplitOptions, Transform } from './options.js';
-export { select, selectClasses, splitDataset } from './select.js';
+export type { ArraySource, Kernel, LoaderOptions, SelectOptions, SkippedItem, SkipSummary, SplitOptions, Transform, TransformInput } from './options.js';
+export { renameClasses, select, selectClasses, splitDataset } from './select.js';
 export { shardLength, shardOrder, type Shard, type ShardRemainder } from './shard.js';
 export { fromArrays } from './sources/arrays.js';
 export { openImageFolder } from './sources/folder.js';

@@ -134,7 +134,7 @@ export class DataLoader {
     this.itemShape ??= [this.channels, height, width];
     const [c, h, w] = this.itemShape;
     if (h !== height || w !== width) {
-      throw new MarsError('ERR_DATA', `${this.dataset.key(index)} is ${height}×${width} after transforms but earlier items are ${h}×${w}: add a resize or crop so that all items have one size`);
+      throw new MarsError('ERR_DATA_SIZE', `${this.dataset.key(index)} is ${height}×${width} after transforms but earlier items are ${h}×${w}: add a resize or crop so that all items have one size`);
     }
     return c * h * w;
   }

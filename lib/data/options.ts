@@ -51,6 +51,8 @@ export const selectOptionsSchema = z
     classes: z.array(z.number().int()).min(1).optional(),
     perClass: positiveInt.optional(),
     fraction: fraction.optional(),
+    /** New names of the classes, in label order after `classes` (e.g. for IDX data, whose classes are "0".."9"). */
+    classNames: z.array(z.string().min(1)).min(1).optional(),
     seed,
   })
   .refine((o) => o.perClass === undefined || o.fraction === undefined, 'give perClass or fraction, not both');

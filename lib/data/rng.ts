@@ -15,6 +15,7 @@ export const Stream = {
   folds: 6,
   /** A search's sampler, one stream per trial (lib/search). */
   search: 7,
+  reinit: 8,
 } as const;
 
 /** Hashes 32-bit words into one seed (murmur3 finaliser per word) so nearby inputs give unrelated streams. */

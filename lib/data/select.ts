@@ -24,10 +24,20 @@ export function selectClasses(dataset: Dataset, classes: readonly number[]): Dat
   return dataset.subset(indices, { labelMap, classNames: classes.map((c) => dataset.classNames[c]!) });
 }
 
-/** Applies `classes`, then `perClass` or `fraction`, as validated by selectOptionsSchema. */
+/** Gives the classes new names, in label order. */
+export function renameClasses(dataset: Dataset, names: readonly string[]): Dataset {
+  if (names.length !== dataset.classNames.length) {
+    throw new MarsError('ERR_INVALID_ARGUMENT', `classNames gives ${names.length} names for ${dataset.classNames.length} classes (${dataset.classNames.join(', ')})`);
+  }
+  if (new Set(names).size !== names.length) throw new MarsError('ERR_INVALID_ARGUMENT', `classNames must be distinct, got ${names.join(', ')}`);
+  return dataset.subset(Int32Array.from({ length: dataset.size }, (_, i) => i), { labelMap: Int32Array.from(names, (_, i) => i), classNames: names });
+}
+
+/** Applies `classes`, then `classNames`, then `perClass` or `fraction`, as validated by selectOptionsSchema. */
 export function select(dataset: Dataset, options: SelectOptions = {}): Dataset {
   const o = parseOptions(selectOptionsSchema, options, 'data selection');
-  const chosen = o.classes ? selectClasses(dataset, o.classes) : dataset;
+  const selected = o.classes ? selectClasses(dataset, o.classes) : dataset;
+  const chosen = o.classNames ? renameClasses(selected, o.classNames) : selected;
   if (o.perClass !== undefined) {
     const n = o.perClass;
     chosen.classCounts().forEach((count, label) => {

@@ -9,4 +9,4 @@ export { checkArchive } from './archive.js';
 export { load, Module, type ParameterInfo, type LayerKind, type Dtype } from './module.js';
 export { DeviceSchema, DtypeSchema, type LoadOptions, type SaveOptions, type TensorOptions, type ToOptions } from './options.js';
 export { manualSeed, runtimeInfo, setNumThreads, type RuntimeInfo } from './runtime.js';
-export { tensor, Tensor, TYPED_ARRAY_OF, type TensorData, type TypedArrayFor } from './tensor.js';
+export { tensor, Tensor, TYPED_ARRAY_OF, type DtypeOf, type TensorData, type TypedArrayFor } from './tensor.js';

@@ -22,6 +22,17 @@ export type TypedArrayFor<D extends Dtype> = D extends 'float32'
 
 export type TensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Uint8ClampedArray;
 
+/** The dtype `tensor(data)` gives a typed array of type `A` (Float32Array → float32, ...). */
+export type DtypeOf<A extends TensorData> = A extends Float32Array
+  ? 'float32'
+  : A extends Float64Array
+    ? 'float64'
+    : A extends BigInt64Array
+      ? 'int64'
+      : A extends Int32Array
+        ? 'int32'
+        : 'uint8';
+
 /** The typed array each dtype that can be read back lives in (one table for tensors and checkpoints). */
 export const TYPED_ARRAY_OF: Partial<Record<Dtype, new (buffer: ArrayBuffer) => TensorData>> = {
   float32: Float32Array,
@@ -62,6 +73,11 @@ export class Tensor<D extends Dtype = Dtype> extends HandleOwner<NativeTensor> {
     return this.handle.data() as TypedArrayFor<D>;
   }
 
+  /** Narrows a tensor whose dtype is known only at run time (a network's output): `if (y.is('float32')) y.data()` is a Float32Array. */
+  is<T extends Dtype>(dtype: T): this is Tensor<T> {
+    return this.handle.dtype === dtype;
+  }
+
   /** The elements as plain numbers (int64 converted with Number()). */
   toArray(): number[] {
     return Array.from(this.data() as ArrayLike<number | bigint>, Number);
@@ -77,13 +93,18 @@ export class Tensor<D extends Dtype = Dtype> extends HandleOwner<NativeTensor> {
 /**
  * A tensor from a typed array and a shape (default: one dimension). The dtype
  * follows the array (Float32Array → float32, BigInt64Array → int64, ...);
- * `{ dtype: 'bool' }` is accepted for a Uint8Array of 0/1.
+ * `{ dtype: 'bool' }` is accepted for a Uint8Array of 0/1. The tensor's type
+ * carries its dtype, so `.data()` is typed without a cast.
  */
-export function tensor(data: TensorData, shape?: readonly number[], options?: TensorOptions): Tensor {
+export function tensor<A extends TensorData, D extends Dtype = DtypeOf<A>>(
+  data: A,
+  shape?: readonly number[],
+  options?: TensorOptions & { dtype?: D },
+): Tensor<D> {
   const o = parseOptions(TensorOptionsSchema, options, 'tensor options');
   const natural = naturalDtype(data);
   if (!natural) {
     throw new MarsError('ERR_DTYPE', 'tensor data must be a Float32Array, Float64Array, BigInt64Array, Int32Array or Uint8Array');
   }
-  return new Tensor(native().tensorFromArray(data, [...(shape ?? [data.length])], o.dtype ?? natural));
+  return new Tensor<D>(native().tensorFromArray(data, [...(shape ?? [data.length])], o.dtype ?? natural));
 }

@@ -29,20 +29,32 @@ import { jobFingerprint, shardFor, sumOverRanks } from './parallel.js';
 import { ProcessGroup } from '../distributed/group.js';
 import { resolveDistributed } from '../distributed/options.js';
 import type { Shard } from '../data/shard.js';
+import { reinitialize } from './reinit.js';
+import { RunLog } from './run-log.js';
 
 export type { FineTuneOptions, EpochEnd, EpochBound, BatchEnd, SplitMetrics } from './options.js';
+
+/** Every setting the run used, defaults filled in: the options less the data, the callbacks and the signal. */
+export type FineTuneSettings = Omit<ParsedFineTuneOptions, 'backbone' | 'train' | 'validation' | 'test' | 'onBatchEnd' | 'onEpochEnd' | 'signal'> & {
+  /** The backbone's path, or `module` for a loaded Module. */
+  backbone: string;
+};
 
 export interface FineTuneResult {
   /** The fine-tuned classifier (the best epoch's when `monitor` is set). */
   model: Classifier;
   /** One entry per epoch trained. */
   history: EpochEnd[];
-  /** Accuracy and loss on `test`, when given. */
+  /** Accuracy and loss of `model` on `test`, when given. */
   test?: SplitMetrics;
+  /** Accuracy and loss on `test` of the last epoch's weights (the same as `test` when the last epoch is the best). */
+  finalTest?: SplitMetrics;
   /** The epoch whose weights `model` holds (1-based). */
   bestEpoch: number;
   /** In a data-parallel run: this process's rank (rank 0 alone wrote checkpoints). */
   distributed?: { rank: number; worldSize: number };
+  /** The settings the run used, defaults filled in (the report and summary.json show them). */
+  settings: FineTuneSettings;
 }
 
 function loaderFor(o: ParsedFineTuneOptions, data: Dataset, backbone: Module, train: boolean, shard?: Shard): DataLoader {
@@ -87,10 +99,43 @@ async function epochBound(model: Module, backbone: Module, data: DataLoader, o: 
   return { mode: b.mode, rademacher: r.rademacher, marginLoss, complexity, confidence, total, ...(r.spectral ? { spectralComplexity: r.spectral.complexity } : {}) };
 }
 
-function monitorValue(entry: EpochEnd, monitor: string): number | undefined {
+/**
+ * The monitored metric as a key to maximise: losses negated; an accuracy ties
+ * are broken by the same split's lower loss (accuracies on small splits tie often).
+ */
+function monitorKey(entry: EpochEnd, monitor: string): [number, number] {
   const [split, key] = monitor.split('.') as ['train' | 'validation', 'accuracy' | 'loss'];
-  const v = entry[split]?.[key];
-  return v === undefined ? undefined : key === 'loss' ? -v : v;
+  const m = entry[split];
+  if (!m) return [-Infinity, -Infinity];
+  return key === 'loss' ? [-m.loss, m.accuracy] : [m.accuracy, -m.loss];
+}
+
+const better = (a: [number, number], b: [number, number]) => a[0] > b[0] || (a[0] === b[0] && a[1] > b[1]);
+
+/** The cross-entropy weight of each class: given, or balanced (n / (classes × n_c)). */
+function classWeightsOf(o: ParsedFineTuneOptions, classes: number): Float32Array | undefined {
+  if (!o.classWeights) return undefined;
+  if (o.classWeights !== 'balanced') {
+    if (o.classWeights.length !== classes) {
+      throw new MarsError('ERR_INVALID_ARGUMENT', `classWeights gives ${o.classWeights.length} weights for ${classes} classes`);
+    }
+    return Float32Array.from(o.classWeights);
+  }
+  const counts = o.train.classCounts();
+  return Float32Array.from(counts, (n) => o.train.size / (classes * n));
+}
+
+/** The backbone to fine-tune: loaded, and with `reinit` a copy re-drawn at random (never the caller's module). */
+async function backboneFor(o: ParsedFineTuneOptions): Promise<Module> {
+  if (!o.reinit) return typeof o.backbone === 'string' ? load(o.backbone, { device: o.device }) : o.backbone;
+  const fresh = typeof o.backbone === 'string' ? await load(o.backbone) : await (await o.backbone.clone()).to('cpu');
+  reinitialize(fresh, o.seed);
+  return o.device === 'cpu' ? fresh : fresh.to(o.device);
+}
+
+function settingsOf(o: ParsedFineTuneOptions): FineTuneSettings {
+  const { backbone, train: _train, validation: _validation, test: _test, onBatchEnd: _b, onEpochEnd: _e, signal: _s, ...rest } = o;
+  return { backbone: typeof backbone === 'string' ? backbone : 'module', ...rest };
 }
 
 function checkClasses(o: ParsedFineTuneOptions): string[] {
@@ -104,6 +149,7 @@ function checkClasses(o: ParsedFineTuneOptions): string[] {
   if (o.monitor?.startsWith('validation') && !o.validation) {
     throw new MarsError('ERR_INVALID_ARGUMENT', `monitor '${o.monitor}' needs validation data`);
   }
+  if (o.patience && !o.monitor) throw new MarsError('ERR_INVALID_ARGUMENT', 'patience needs a monitor (e.g. validation.accuracy)');
   return names;
 }
 
@@ -133,7 +179,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
 async function train(o: ParsedFineTuneOptions, classNames: string[], group?: ProcessGroup): Promise<FineTuneResult> {
   const precision = { precision: o.precision, ...(o.gradScaler !== undefined ? { gradScaler: o.gradScaler } : {}) };
   if (o.threads) setNumThreads(o.threads);
-  const backbone = typeof o.backbone === 'string' ? await load(o.backbone, { device: o.device }) : o.backbone;
+  const backbone = await backboneFor(o);
   const trainLoader = loaderFor(o, o.train, backbone, true, shardFor(group, true));
   // The training data in order with the evaluation transforms: item shape, DELTA's features, the bound.
   const trainInOrder = loaderFor(o, o.train, backbone, false);
@@ -163,25 +209,29 @@ async function train(o: ParsedFineTuneOptions, classNames: string[], group?: Pro
   const channelWeights = o.regulariser.method === 'delta'
     ? await deltaChannelWeights(backbone, head, trainInOrder, classNames.length)
     : undefined;
+  const classWeights = classWeightsOf(o, classNames.length);
   const trainer = await Trainer.create(model, {
     regulariser: o.regulariser,
     optimizer: o.optimizer,
     pool: head.pool,
     ...precision,
     seed: o.seed,
+    freezeBackbone: o.freezeBackbone,
     ...(resumed ? { init: resumed.state.init } : {}),
     ...(channelWeights ? { channelWeights } : {}),
+    ...(classWeights ? { classWeights } : {}),
     ...(group ? { parallel: { group, syncBatchNorm: group.settings.syncBatchNorm, checkEvery: group.settings.checkEvery } } : {}),
   });
   if (resumed) restoreTrainer(trainer, resumed);
 
   const history: EpochEnd[] = resumed?.history ?? [];
-  let best: Best = resumed?.best ?? { value: -Infinity, epoch: history.length, model: undefined, sinceBest: 0 };
+  let best: Best = resumed?.best ?? { key: [-Infinity, -Infinity], epoch: history.length, model: undefined, sinceBest: 0 };
+  const log = o.logDir && !group?.rank ? new RunLog(o.logDir, o.regulariser.method) : undefined;
   const meta = (epoch: number, position?: RunPosition): CheckpointMeta => ({
     format: 1, classNames, method: o.regulariser.method, regulariser: o.regulariser, epoch, featureDim: head.featureDim, pool: head.pool,
     itemShape, evalTransforms: o.transforms.eval, history,
     ...(position ? { position } : {}),
-    ...(best.model ? { best: { value: best.value, epoch: best.epoch, sinceBest: best.sinceBest } } : {}),
+    ...(best.model ? { best: { value: best.key[0], tie: best.key[1], epoch: best.epoch, sinceBest: best.sinceBest } } : {}),
   });
   // Rank 0 alone writes; every rank holds the same weights.
   const save = async (path: string | undefined, epoch: number, position?: RunPosition) => {
@@ -253,9 +303,9 @@ async function train(o: ParsedFineTuneOptions, classNames: string[], group?: Pro
     // The best is updated before last.pt is written, so that last.pt records it (exact resume).
     let stop = false;
     if (o.monitor) {
-      const value = monitorValue(entry, o.monitor) ?? -Infinity;
-      if (value > best.value) {
-        best = { value, epoch: epoch + 1, model: await model.clone(), sinceBest: 0 };
+      const key = monitorKey(entry, o.monitor);
+      if (better(key, best.key)) {
+        best = { key, epoch: epoch + 1, model: await model.clone(), sinceBest: 0 };
         await save(bestPath, epoch + 1);
       } else {
         best.sinceBest++;
@@ -263,6 +313,7 @@ async function train(o: ParsedFineTuneOptions, classNames: string[], group?: Pro
       }
     }
     await save(lastPath, epoch + 1);
+    await log?.epoch(history);
     await o.onEpochEnd?.(entry);
     if (stop) break;
   }
@@ -272,10 +323,13 @@ async function train(o: ParsedFineTuneOptions, classNames: string[], group?: Pro
     history,
     bestEpoch: best.model ? best.epoch : history.length,
     ...(group ? { distributed: { rank: group.rank, worldSize: group.worldSize } } : {}),
+    settings: settingsOf(o),
   };
   if (o.test) {
+    const testLoader = loaderFor(o, o.test, backbone, false, shardFor(group, false));
     const scorer = best.model ? await Trainer.create(best.model, { regulariser: { method: 'none' }, pool: head.pool, precision: o.precision }) : trainer;
-    result.test = await evaluateSplit(scorer, loaderFor(o, o.test, backbone, false, shardFor(group, false)), group);
+    result.test = await evaluateSplit(scorer, testLoader, group);
+    result.finalTest = best.model && best.epoch !== history.length ? await evaluateSplit(trainer, testLoader, group) : result.test;
   }
   return result;
 }

@@ -3,10 +3,15 @@
  * checkpoints, early stopping), its options (options.ts, the one source of
  * their defaults), learning-rate schedules, the regularisers of method.md
  * turned into per-tensor plans, DELTA's channel weights, the trainer (one
- * native session: the step, the optimiser, the projection) and the
- * composition of a backbone with a new head. It produces a Classifier.
+ * native session: the step, the optimiser, the projection), the
+ * composition of a backbone with a new head, the baselines' re-drawn
+ * weights (reinit.ts), distances summed up per group, and what a run logs
+ * (run-log.ts, through lib/logs). It produces a Classifier.
  */
-export { fineTune, type FineTuneResult } from './finetune.js';
+export { fineTune, type FineTuneResult, type FineTuneSettings } from './finetune.js';
+export { distanceGroups, groupOf, radiusNorm, type DistanceGroup, type DistanceGroupName } from './distance-groups.js';
+export { reinitialize } from './reinit.js';
+export { RunLog, epochScalars, metricsCsv } from './run-log.js';
 export {
   FINE_TUNE_DEFAULTS,
   FineTuneSchema,

@@ -5,7 +5,7 @@ import { DeviceSchema } from '../torch/options.js';
 import { Dataset } from '../data/dataset.js';
 import { transformSchema } from '../data/options.js';
 import { Module } from '../torch/module.js';
-import { RegulariserSchema } from './regularisers.js';
+import { RegulariserSchema, type Method, type Regulariser } from './regularisers.js';
 import { DistributedSchema } from '../distributed/options.js';
 
 
@@ -72,7 +72,7 @@ export const ScheduleSchema = z
     }),
     z.strictObject({
       type: z.literal('cosine'),
-      /** The rate at the last epoch, as a fraction of the initial one. */
+      /** The rate the cosine falls to one epoch after the last (so the last epoch never runs at 0), as a fraction of the initial one. */
       floor: z.number().finite().min(0).max(1).default(0),
       warmupEpochs: z.number().int().nonnegative().default(0),
     }),
@@ -129,6 +129,17 @@ export interface EpochBound {
   spectralComplexity?: number;
 }
 
+// The run record a checkpoint carries (lib/classifier declares it empty, being below this room).
+declare module '../classifier/meta.js' {
+  interface TrainingRecord {
+    method: Method;
+    /** The regulariser's full settings (defaults filled in), so the bound can read the class a run was trained in; older checkpoints lack it. */
+    regulariser?: Regulariser;
+    /** Everything in history so far (one entry per epoch). */
+    history: EpochEnd[];
+  }
+}
+
 const fn = <T>(what: string) => z.custom<T>((v) => typeof v === 'function', `${what} must be a function`);
 const dataset = z.custom<Dataset>((v) => v instanceof Dataset, 'must be a Dataset (see openDataset)');
 const metric = z.enum(['validation.accuracy', 'validation.loss', 'train.accuracy', 'train.loss']);
@@ -165,6 +176,22 @@ export const FineTuneSchema = z.strictObject({
   /** Stop after this many epochs without improvement of `monitor`. */
   patience: z.number().int().positive().optional(),
   /**
+   * Cross-entropy weights per class, for imbalanced training data: `balanced`
+   * weighs class c by n / (classes × n_c) (so every class counts as much in
+   * the loss), or one weight per class in label order. Training loss only;
+   * validation and test losses stay unweighted.
+   */
+  classWeights: z.union([z.literal('balanced'), z.array(z.number().finite().positive()).min(2)]).optional(),
+  /** The linear-probe baseline: only the head trains; the backbone keeps its weights and BatchNorm statistics. */
+  freezeBackbone: z.boolean().default(false),
+  /** The from-scratch baseline: the backbone's weights are re-drawn at random (PyTorch's default initialisation, from `seed`) before training. */
+  reinit: z.boolean().default(false),
+  /**
+   * Writes TensorBoard event files and `metrics.csv` here after every epoch
+   * (run-log.ts lists the tags); `mars-ft report` draws them.
+   */
+  logDir: z.string().min(1).optional(),
+  /**
    * Compute the generalisation bound on the training data after every epoch
    * (one extra pass over it; spectral norms only when asked, they are slow):
    * post hoc, or a priori for the class of the run's own MARS-SP radii (mars-sp only).
@@ -187,8 +214,9 @@ export const FineTuneSchema = z.strictObject({
   distributed: z.union([z.boolean(), DistributedSchema]).optional(),
   /** What an unreadable item does: `skip` it (reported with a warning) or `fail` the run with ERR_DATA_FILE. */
   onError: z.enum(['skip', 'fail']).default('skip'),
-  /** Awaited: a callback that returns a Promise holds the run until it settles, and its rejection rejects fineTune. */
+  /** Its result is awaited: training waits for a returned promise, and a rejected one rejects fineTune. */
   onBatchEnd: fn<(e: BatchEnd) => unknown>('onBatchEnd').optional(),
+  /** Awaited, like onBatchEnd; the checkpoint of the epoch is written first. */
   onEpochEnd: fn<(e: EpochEnd) => unknown>('onEpochEnd').optional(),
   signal: z.instanceof(AbortSignal).optional(),
 });

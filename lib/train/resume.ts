@@ -18,9 +18,13 @@ import type { Trainer } from './trainer.js';
 
 export type { RunPosition } from '../classifier/checkpoint.js';
 
-/** The best epoch so far under `monitor`: its value, its number (1-based), its weights, and epochs since. */
+/**
+ * The best epoch so far under `monitor`: its key (the monitored value, then
+ * the other metric of the split to break ties), its number (1-based), its
+ * weights, and epochs since.
+ */
 export interface Best {
-  value: number;
+  key: [number, number];
   epoch: number;
   model: Module | undefined;
   sinceBest: number;
@@ -66,7 +70,7 @@ export async function openResume(
   if (meta.best) {
     if (!bestPath || !existsSync(bestPath)) refuse(`its best epoch (${meta.best.epoch}) is kept in ${bestPath ?? 'best.pt'}, which is missing`);
     const kept = await loadCheckpoint(bestPath!, device);
-    best = { value: meta.best.value, epoch: meta.best.epoch, sinceBest: meta.best.sinceBest, model: kept.model };
+    best = { key: [meta.best.value, meta.best.tie ?? -Infinity], epoch: meta.best.epoch, sinceBest: meta.best.sinceBest, model: kept.model };
   }
   return {
     meta,

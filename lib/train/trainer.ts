@@ -32,6 +32,10 @@ export interface TrainerOptions {
   gradScaler?: false | GradScalerOptions;
   /** Seeds the session's own random streams (dropout and other randomness of its steps); default 0. */
   seed?: number;
+  /** Cross-entropy weight of each class, in label order (training steps only). */
+  classWeights?: Float32Array;
+  /** A linear probe: only the head trains; the backbone runs in eval mode and is neither projected nor penalised. */
+  freezeBackbone?: boolean;
 }
 
 /** A native training session; `dispose()` (or `using`) frees its snapshot W0 and optimiser state now. */
@@ -46,7 +50,9 @@ export class Trainer extends HandleOwner<NativeSession> {
   static async create(model: Module, options: TrainerOptions): Promise<Trainer> {
     const regulariser = parseOptions(RegulariserSchema, options.regulariser, 'regulariser');
     const optimizer = parseOptions(OptimizerSchema, options.optimizer, 'optimizer');
-    const plan = planRegulariser(regulariser, model.parameters());
+    const planned = planRegulariser(regulariser, model.parameters());
+    const trained = (t: { name: string }) => !(options.freezeBackbone && t.name.startsWith('backbone.'));
+    const plan = { ...planned, constraints: planned.constraints.filter(trained), penalties: planned.penalties.filter(trained) };
     const delta = plan.delta && options.channelWeights
       ? { alpha: plan.delta.alpha, channelWeights: tensor(options.channelWeights).handle }
       : undefined;
@@ -56,7 +62,11 @@ export class Trainer extends HandleOwner<NativeSession> {
     const p = options.parallel;
     const session = await native().createSession(
       model.handle,
-      { pool: options.pool, optimizer, constraints: plan.constraints, penalties: plan.penalties, delta, bss: plan.bss, precision, gradScaler, seed: options.seed ?? 0 },
+      {
+        pool: options.pool, optimizer, constraints: plan.constraints, penalties: plan.penalties, delta, bss: plan.bss,
+        precision, gradScaler, seed: options.seed ?? 0, freezeBackbone: options.freezeBackbone ?? false,
+        ...(options.classWeights ? { classWeights: tensor(options.classWeights).handle } : {}),
+      },
       init,
       p?.group.handle,
       p && { syncBatchNorm: p.syncBatchNorm, checkEvery: p.checkEvery },

@@ -2,6 +2,7 @@
 
 #include <torch/nn/functional/loss.h>
 
+#include <optional>
 #include <sstream>
 
 #include "core/addon_data.h"
@@ -61,9 +62,11 @@ std::shared_ptr<SessionState> BuildSession(std::shared_ptr<ModuleState> model, S
 
   std::map<std::string, at::Tensor> live;
   std::vector<at::Tensor> trainable;
+  // A linear probe optimises the head alone.
   for (const auto& p : model->module.named_parameters(true)) {
     live[p.name] = p.value;
-    if (p.value.requires_grad()) trainable.push_back(p.value);
+    const bool frozen = spec.freezeBackbone && p.name.rfind("backbone.", 0) == 0;
+    if (p.value.requires_grad() && !frozen) trainable.push_back(p.value);
   }
   for (const auto& b : model->module.named_buffers(true)) live[b.name] = b.value;
   // Every rank starts from rank 0's tensors, before W0 is taken.
@@ -112,6 +115,11 @@ std::shared_ptr<SessionState> BuildSession(std::shared_ptr<ModuleState> model, S
   }
   s->bssEta = spec.bssEta;
   s->bssK = spec.bssK;
+  s->freezeBackbone = spec.freezeBackbone;
+  if (spec.classWeights.defined()) {
+    const auto device = live.begin()->second.device();
+    s->classWeights = spec.classWeights.to(device, at::kFloat);
+  }
   s->optimizer = MakeOptimizer(spec.optimizer, trainable);
   if (spec.precision != "fp32") {
     const bool cuda = !live.empty() && live.begin()->second.is_cuda();
@@ -241,23 +249,31 @@ StepResult StepLocked(SessionState& s, const at::Tensor& xIn, const at::Tensor& 
   torch::AutoGradMode grad(true);
   torch::jit::Module& net = s.parallel ? s.parallel->trainModule() : s.model->module;
   net.train(true);
+  // A linear probe keeps the backbone in eval mode (BatchNorm statistics fixed) and records no gradients in it.
+  if (s.freezeBackbone) s.backbone.train(false);
   s.optimizer->zero_grad();
   const std::shared_ptr<void> parallelStep = s.parallel ? s.parallel->BeforeForward() : nullptr;
   const BufferSnapshot before(net);
-  // DELTA and BSS need the backbone's maps and features; the others run the
-  // classifier's own forward as one TorchScript call, as Python would.
+  // DELTA and BSS need the backbone's maps and features, a linear probe runs
+  // the backbone without gradients; the others run the classifier's own
+  // forward as one TorchScript call, as Python would.
   at::Tensor maps, features, logits, ce, total;
   {
     // Mixed precision covers forward and loss, as torch.autocast does; backward follows the recorded casts.
     AutocastScope autocast(s.autocast, device.type(), s.autocastDtype);
-    if (s.frozenBackbone || s.bssK > 0) {
-      maps = s.backbone.forward({x}).toTensor();
+    if (s.frozenBackbone || s.bssK > 0 || s.freezeBackbone) {
+      {
+        std::optional<torch::NoGradGuard> noGrad;
+        if (s.freezeBackbone) noGrad.emplace();
+        maps = s.backbone.forward({x}).toTensor();
+      }
       features = s.pool ? maps.mean({2, 3}) : maps;
       logits = s.head.forward({features}).toTensor();
     } else {
       logits = net.forward({x}).toTensor();
     }
-    ce = torch::nn::functional::cross_entropy(logits, y);
+    // Class weights as PyTorch's F.cross_entropy(weight=w): the weighted mean, divided by the batch's summed weights.
+    ce = torch::nn::functional::cross_entropy(logits, y, torch::nn::functional::CrossEntropyFuncOptions().weight(s.classWeights));
     total = s.penalties.empty() && !maps.defined() ? ce : ce + BatchPenalty(s, x, maps, features);
   }
   const double totalValue = total.item<double>();

@@ -70,6 +70,8 @@ struct SessionState {
   LossScaler scaler;
   // The run's own random streams: dropout and any other randomness of its steps.
   RunGenerator rng;
+  at::Tensor classWeights;  // cross-entropy weights in training; undefined: unweighted
+  bool freezeBackbone = false;
 };
 
 class SessionWrap : public Handle<SessionWrap, std::shared_ptr<SessionState>> {

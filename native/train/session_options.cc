@@ -79,6 +79,11 @@ SessionSpec ReadSessionSpec(const Napi::Object& options, const Napi::Value& init
   const double seed = NumberField(options, "seed", 0);
   Require(seed >= 0 && seed <= 9007199254740991.0 && seed == std::floor(seed), "seed must be a non-negative safe integer");
   spec.seed = static_cast<uint64_t>(seed);
+  if (!options.Get("classWeights").IsUndefined()) {
+    spec.classWeights = TensorWrap::FromJs(options.Get("classWeights"), "classWeights");
+    Require(spec.classWeights.dim() == 1, "classWeights must be one weight per class");
+  }
+  spec.freezeBackbone = BoolField(options, "freezeBackbone", false);
   if (init.IsObject()) {
     const auto object = init.As<Napi::Object>();
     const Napi::Array names = object.GetPropertyNames();

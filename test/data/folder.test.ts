@@ -105,7 +105,7 @@ describe('items of different sizes', () => {
 
   it('cannot share a batch without a resize or crop: an error whatever the policy', async () => {
     const loader = new DataLoader(await openImageFolder(root), { shuffle: false });
-    await expect(collect(loader.epoch(0))).rejects.toMatchObject({ code: 'ERR_DATA', message: expect.stringMatching(/large\.png is 32×40 .* 16×20/) });
+    await expect(collect(loader.epoch(0))).rejects.toMatchObject({ code: 'ERR_DATA_SIZE', message: expect.stringMatching(/large\.png is 32×40 .* 16×20/) });
   });
 
   it('share one after a resize; an image too small for a crop is skipped like a bad file', async () => {

@@ -24,6 +24,16 @@ describe('class selection', () => {
     for (let i = 0; i < ds.size; i++) expect(ds.label(i)).toBe({ 2: 0, 0: 1 }[labels[rowOf(ds.key(i))]!]);
   });
 
+  it('classNames renames the classes after selection, in label order, keeping items and labels', () => {
+    const ds = select(data, { classes: [2, 0], classNames: ['cat', 'dog'], perClass: 5, seed: 3 });
+    const plain = select(data, { classes: [2, 0], perClass: 5, seed: 3 });
+    expect(ds.classNames).toEqual(['cat', 'dog']);
+    expect(keys(ds)).toEqual(keys(plain));
+    expect(Array.from({ length: ds.size }, (_, i) => ds.label(i))).toEqual(Array.from({ length: plain.size }, (_, i) => plain.label(i)));
+    expect(() => select(data, { classes: [2, 0], classNames: ['cat'] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringMatching(/1 names for 2 classes/) }));
+    expect(() => select(data, { classes: [2, 0], classNames: ['cat', 'cat'] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+  });
+
   it('rejects unknown or repeated classes', () => {
     expect(() => selectClasses(data, [4])).toThrow(expect.objectContaining({ code: 'ERR_DATA_LABEL' }));
     expect(() => selectClasses(data, [1, 1])).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));

@@ -63,7 +63,7 @@ describe('a step that goes wrong', () => {
 
 it('saveCheckpoint refuses a model holding NaN, and the file already there stays', async () => {
   const model = await load(fixturePath('small_cnn'));
-  const meta = { format: 1 as const, classNames: ['a', 'b'], method: 'none', epoch: 0, featureDim: 1, pool: false, itemShape: [1, 28, 28], evalTransforms: [], history: [] };
+  const meta = { format: 1 as const, classNames: ['a', 'b'], method: 'none' as const, epoch: 0, featureDim: 1, pool: false, itemShape: [1, 28, 28], evalTransforms: [], history: [] };
   const path = join(dir, 'kept.pt');
   await saveCheckpoint(path, model, meta);
   const kept = readFileSync(path);

@@ -96,13 +96,13 @@ describe('mars-ft', () => {
   it('--lr -1 is refused naming --lr (not "ambiguous argument")', () => {
     const r = cli('finetune', '--backbone', 'x.pt', '--train', 'a', '--test', 'b', '--out', join(dir, 'out-lr'), '--lr', '-1');
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/--lr must be a positive number, got '-1'/);
+    expect(r.stderr).toMatch(/--lr -1: Too small: expected number to be >0/);
   });
 
   it('--top 0 is an error, not 1', () => {
     const r = cli('predict', '--model', modelFile, images, '--top', '0');
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/--top must be a whole number of at least 1, got '0'/);
+    expect(r.stderr).toMatch(/--top 0: Too small: expected number to be >0/);
   });
 
   it('predict on a folder with one bad image classifies the others and reports it', () => {

@@ -36,16 +36,21 @@ export interface OracleJob {
   pool: boolean;
   channelWeights?: Float32Array;
   precision?: 'fp32' | 'bf16';
+  /** F.cross_entropy's weight. */
+  classWeights?: number[];
+  /** A linear probe: the backbone in eval mode, only the head optimised. */
+  freezeBackbone?: boolean;
 }
 
 /** Trains the classifier file in plain PyTorch on the batches; every parameter and buffer afterwards. */
 export function runOracle(dir: string, name: string, job: OracleJob): Record<string, number[]> {
   const optimizer = { name: 'adam', lr: 1e-4, momentum: 0.9, nesterov: false, weightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, amsgrad: true, ...job.optimizer };
   const { method, ...hyper } = job.regulariser;
-  const file = join(dir, `job-${name}.json`);
+  const file = join(dir, `job-${name.replace(/\W+/g, '-')}.json`);
   writeFileSync(file, JSON.stringify({
     model: job.model, batches: job.batches.map((b) => b.files), xshape: job.xshape, method, hyper, optimizer, pool: job.pool,
     channelWeights: job.channelWeights ? Array.from(job.channelWeights) : undefined, precision: job.precision ?? 'fp32',
+    classWeights: job.classWeights, freezeBackbone: job.freezeBackbone,
   }));
   const script = join(ROOT, 'scripts', 'fixtures', 'oracle_train.py');
   return python<Record<string, number[]>>(`import runpy, sys; sys.argv = ["oracle", ${JSON.stringify(file)}]; runpy.run_path(${JSON.stringify(script)}, run_name="__main__")`);

@@ -1,7 +1,8 @@
 // Learning-rate schedules against values worked out by hand from their
-// definitions (no LibTorch needed).
+// definitions, and the cosine one against PyTorch's scheduler.
 import { describe, expect, it } from 'vitest';
 import { ScheduleSchema, learningRate } from '../../lib/train/index.js';
+import { python } from '../helpers/fixtures.js';
 
 const lr = (schedule: object, epoch: number, epochs = 10, base = 0.1) => learningRate(ScheduleSchema.parse(schedule), base, epoch, epochs);
 
@@ -24,9 +25,24 @@ describe('learningRate', () => {
 
   it('cosine: the base rate first, halfway between base and floor at the middle of the span', () => {
     const s = { type: 'cosine', floor: 0.2 };
-    expect(lr(s, 0, 11)).toBeCloseTo(0.1, 15);
-    // epoch 5 of 0..10 is the middle: floor + (1 - floor) / 2 of the base = 0.6 * 0.1.
-    expect(lr(s, 5, 11)).toBeCloseTo(0.06, 15);
+    expect(lr(s, 0, 10)).toBeCloseTo(0.1, 15);
+    // epoch 5 of 10 is the middle of the span 0..10: floor + (1 - floor) / 2 of the base = 0.6 * 0.1.
+    expect(lr(s, 5, 10)).toBeCloseTo(0.06, 15);
+  });
+
+  it('cosine: every epoch at the rate of PyTorch\'s CosineAnnealingLR(T_max = epochs), so the last epoch is not at 0', () => {
+    const epochs = 7;
+    const theirs = python<number[]>(
+      'import json, torch\n' +
+        'opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)\n' +
+        `sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=${epochs}, eta_min=0)\n` +
+        'out = []\n' +
+        `for _ in range(${epochs}):\n    out.append(opt.param_groups[0]["lr"]); opt.step(); sched.step()\n` +
+        'print(json.dumps(out))',
+    );
+    const ours = Array.from({ length: epochs }, (_, e) => lr({ type: 'cosine' }, e, epochs));
+    ours.forEach((v, e) => expect(v).toBeCloseTo(theirs[e]!, 12));
+    expect(ours.at(-1)).toBeGreaterThan(0);
   });
 
   it('step has the reference defaults: halved every 20 epochs', () => {
