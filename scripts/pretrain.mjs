@@ -45,7 +45,7 @@ const PRESETS = {
       return { record: 'experiments/sources/glyphs-silhouettes.json', command: r.command, arguments: r.arguments, counts: r.counts, sha256: r.sha256 };
     },
     out: 'experiments/backbones/source-resnet',
-    recipe: { optimizer: { name: 'adam', lr: 2e-3, amsgrad: false }, schedule: { type: 'cosine', floor: 0.05 }, epochs: 4, batchSize: 128, seed: 0 },
+    recipe: { optimizer: { name: 'adam', lr: 2e-3, amsgrad: false }, schedule: { type: 'cosine', floor: 0.05 }, epochs: 3, batchSize: 128, seed: 0 },
   },
 };
 
