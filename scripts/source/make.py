@@ -20,7 +20,7 @@ import sys
 from multiprocessing import Pool
 
 import numpy as np
-from PIL import Image
+from PIL import Image, features
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import glyphs  # noqa: E402
@@ -86,6 +86,7 @@ def main():
         "scripts": {s: sum(c.get("script") == s for c in chosen) for s, _ in glyphs.SCRIPTS},
         "packages": packages,
         "pillow": Image.__version__,
+        "freetype": features.version("freetype2"),
         "numpy": np.__version__,
         "fontFiles": len(used),
         "sha256": files,
