@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "core/addon_data.h"
+#include "data/bindings.h"
 #include "train/head.h"
 #include "bound/bindings.h"
 #include "core/module.h"
@@ -21,6 +22,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mars::SessionWrap::Init(env, exports);
   mars::InitBound(env, exports);
   mars::InitProjection(env, exports);
+  mars::InitData(env, exports);
   return exports;
 }
 

@@ -19,6 +19,7 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q
 $sudo apt-get install -y -q \
   libtorch-dev python3-torch python3-torchvision python3-numpy dataset-fashion-mnist \
+  libturbojpeg0-dev libpng-dev \
   cmake ninja-build g++ make
 
 npm ci --no-audit --no-fund

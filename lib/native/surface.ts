@@ -222,3 +222,27 @@ export interface NativeAddon {
     eps?: number,
   ): Promise<NativeProjectionStats>;
 }
+
+/** An image file read by the image threads: its header, and its bytes held natively for `imageDecode`. */
+export type NativeImageFile =
+  | { format: 'jpeg' | 'png'; width: number; height: number; channels: 1 | 3; bytes: object }
+  /** The native path does not decode it (WebP, CMYK JPEG, ...): the loader uses sharp. */
+  | { unsupported: string };
+
+/** What `imageDecode` does to a file: lib/data/geometry.ts's plan, the batch's channels and value table. */
+export interface NativeItemPlan {
+  stages: { crop: { left: number; top: number; width: number; height: number } | null; width: number; height: number }[];
+  crop: { left: number; top: number; width: number; height: number } | null;
+  flip: boolean;
+  channels: 1 | 3;
+  table: Float32Array;
+}
+
+/** The native image path's bindings (native/data/bindings.cc; reading and decoding run on the image threads), merged into NativeAddon. */
+export interface NativeAddon {
+  imageOpen(path: string): Promise<NativeImageFile>;
+  /** A float32 [C, H, W] item; rejects with ERR_IMAGE_UNSUPPORTED when sharp must decode the file instead. */
+  imageDecode(bytes: object, plan: NativeItemPlan): Promise<NativeTensor>;
+  batchTensor(shape: number[], pinned: boolean): NativeTensor;
+  copyItem(batch: NativeTensor, slot: number, item: NativeTensor): void;
+}

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseOptions } from '../util/parse-options.js';
 import { composeClassifier, probeBackbone, type HeadShape } from './head.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from '../classifier/checkpoint.js';
-import { DataLoader } from '../data/loader.js';
+import { DataLoader, type Batch } from '../data/loader.js';
 import type { Dataset } from '../data/dataset.js';
 import { hasCode, MarsError } from '../errors.js';
 import { computeBound } from '../bound/compute.js';
@@ -20,7 +20,7 @@ import { Classifier } from '../classifier/classifier.js';
 import { deltaChannelWeights } from './delta.js';
 import { manualSeed, setNumThreads } from '../torch/runtime.js';
 import { learningRate } from './schedule.js';
-import { tensor } from '../torch/tensor.js';
+import { tensor, type Tensor } from '../torch/tensor.js';
 import { Trainer } from './trainer.js';
 
 export type { FineTuneOptions, EpochEnd, EpochBound, BatchEnd, SplitMetrics } from './options.js';
@@ -43,9 +43,27 @@ function loaderFor(o: ParsedFineTuneOptions, data: Dataset, backbone: Module, tr
     shuffle: train,
     transforms: train ? o.transforms.train : o.transforms.eval,
     backbone: backbone.parameters(),
+    pinMemory: o.device.startsWith('cuda'),
     // Evaluation passes stop at once; the training loop checks the signal itself, to write last.pt first.
     ...(o.signal && !train ? { signal: o.signal } : {}),
   });
+}
+
+/**
+ * Runs `run` on a batch as tensors, then frees them and hands the batch back
+ * to its loader at once, so that each step's memory is reused by the next
+ * rather than left for the garbage collector.
+ */
+export async function withBatch<T>(loader: DataLoader, b: Batch, run: (x: Tensor, y: Tensor) => Promise<T>): Promise<T> {
+  const x = b.tensor ?? tensor(b.inputs, b.shape);
+  const y = tensor(b.labels);
+  try {
+    return await run(x, y);
+  } finally {
+    x.dispose();
+    y.dispose();
+    loader.release(b);
+  }
 }
 
 /** Summed loss and accuracy of the classifier on a split, in eval mode. */
@@ -54,7 +72,7 @@ export async function evaluateSplit(trainer: Trainer, loader: DataLoader): Promi
   let correct = 0;
   let count = 0;
   for await (const b of loader.epoch(0)) {
-    const s = await trainer.evaluate(tensor(b.inputs, b.shape), tensor(b.labels));
+    const s = await withBatch(loader, b, (x, y) => trainer.evaluate(x, y));
     loss += s.loss;
     correct += s.correct;
     count += s.count;
@@ -168,7 +186,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
       }
       let s;
       try {
-        s = await trainer.step(tensor(b.inputs, b.shape), tensor(b.labels));
+        s = await withBatch(trainLoader, b, (x, y) => trainer.step(x, y));
       } catch (e) {
         if (hasCode(e, 'ERR_NONFINITE_LOSS') && lastPath && existsSync(lastPath)) {
           throw new MarsError('ERR_NONFINITE_LOSS', `${(e as Error).message}; the last good checkpoint is ${lastPath}`, { cause: e });
