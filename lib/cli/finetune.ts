@@ -30,7 +30,8 @@ manifest of path,label.
   --class-names a,b,c  names of the classes, in label order
   --epochs N           (default ${D.epochs})      --batch-size B   (default ${D.batchSize})
   --lr X               (default ${D.optimizer.lr})    --optimizer adam|adamw|sgd (default ${D.optimizer.name})
-  --seed S             (default ${D.seed})       --threads T      LibTorch threads
+  --seed S             (default ${D.seed})
+  --threads T          LibTorch threads (default: one per physical core, as PyTorch)
   --resume             continue from DIR/checkpoints/last.pt
   --json               print the summary as JSON
 

@@ -10,7 +10,11 @@ export function runtimeInfo(): RuntimeInfo {
   return native().info();
 }
 
-/** Sets LibTorch's intra-op thread count for this process. */
+/**
+ * Sets LibTorch's intra-op thread count for this process, from the next
+ * computation on. The default is what PyTorch picks: OMP_NUM_THREADS (or
+ * MKL_NUM_THREADS) when set, else one thread per physical core.
+ */
 export function setNumThreads(threads: number): void {
   if (!Number.isInteger(threads) || threads < 1) throw new MarsError('ERR_INVALID_ARGUMENT', 'threads must be a positive integer');
   native().setNumThreads(threads);

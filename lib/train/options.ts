@@ -113,7 +113,7 @@ export const FineTuneSchema = z.strictObject({
   batchSize: z.number().int().positive().default(128),
   seed: z.number().int().nonnegative().default(0),
   device: DeviceSchema.default('cpu'),
-  /** LibTorch threads; default: LibTorch's own choice. */
+  /** LibTorch threads (set for the process, from this run on); default: what PyTorch picks, one per physical core (or OMP_NUM_THREADS). */
   threads: z.number().int().positive().optional(),
   /** Writes `last.pt` (every epoch) and `best.pt` here; resumes from `last.pt` with `resume`. */
   checkpointDir: z.string().min(1).optional(),
