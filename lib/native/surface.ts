@@ -63,6 +63,8 @@ export interface RuntimeInfo {
   parallelInfo: string;
   /** Bytes that live tensors, modules and sessions hold natively, as reported to V8's garbage collector. */
   nativeMemory: number;
+  /** Bytes of freed CPU tensor memory kept for reuse by tensors of the same size (native/core/cpu_allocator.cc). */
+  cachedCpuMemory: number;
 }
 
 export interface StepStats {
@@ -184,6 +186,8 @@ export interface NativeAddon {
   info(): RuntimeInfo;
   setNumThreads(n: number): void;
   manualSeed(seed: number): void;
+  /** Returns the CPU allocator's cached blocks (memory of freed tensors kept for reuse) to the system. */
+  trimCpuCache(): void;
   boundGraph(module: NativeModule, sample: NativeTensor): Promise<ModuleGraph>;
   measureLayer(layer: NativeLayerInput): Promise<NativeLayerMeasure>;
   foldBatchNorm(weight: NativeTensor, bias: NativeTensor | null, bn: NativeBatchNorm): Promise<{ weight: NativeTensor; bias: NativeTensor; scale: NativeTensor }>;

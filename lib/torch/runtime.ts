@@ -25,3 +25,8 @@ export function manualSeed(seed: number): void {
   if (!Number.isSafeInteger(seed) || seed < 0) throw new MarsError('ERR_INVALID_ARGUMENT', 'seed must be a non-negative safe integer');
   native().manualSeed(seed);
 }
+
+/** @internal Returns the CPU allocator's cached blocks (freed tensor memory kept for reuse) to the system. */
+export function trimCpuCache(): void {
+  native().trimCpuCache();
+}

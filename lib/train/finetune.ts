@@ -18,7 +18,7 @@ import { FineTuneSchema, type EpochBound, type EpochEnd, type FineTuneOptions, t
 import { load, type Module } from '../torch/module.js';
 import { Classifier } from '../classifier/classifier.js';
 import { deltaChannelWeights } from './delta.js';
-import { manualSeed, setNumThreads } from '../torch/runtime.js';
+import { manualSeed, setNumThreads, trimCpuCache } from '../torch/runtime.js';
 import { learningRate } from './schedule.js';
 import { tensor, type Tensor } from '../torch/tensor.js';
 import { Trainer } from './trainer.js';
@@ -233,5 +233,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     const scorer = best.model ? await Trainer.create(best.model, { regulariser: { method: 'none' }, pool: head.pool }) : trainer;
     result.test = await evaluateSplit(scorer, loaderFor(o, o.test, backbone, false));
   }
+  // The CPU allocator kept the steps' memory for reuse (native/core/cpu_allocator.cc); training is over.
+  trimCpuCache();
   return result;
 }

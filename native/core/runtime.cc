@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "core/compute_thread.h"
+#include "core/cpu_allocator.h"
 #include "core/errors.h"
 #include "core/handle.h"
 
@@ -81,6 +82,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   out.Set("threads", computeThreads.load());
   out.Set("parallelInfo", at::get_parallel_info());
   out.Set("nativeMemory", static_cast<double>(reportedNativeBytes.load()));
+  out.Set("cachedCpuMemory", static_cast<double>(CachedCpuBytes()));
   return out;
 }
 
@@ -109,13 +111,21 @@ Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
   });
 }
 
+// trimCpuCache(): returns the CPU allocator's cached blocks to the system (after training, say).
+Napi::Value TrimCache(const Napi::CallbackInfo& info) {
+  TrimCpuCache();
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void InitRuntime(Napi::Env env, Napi::Object exports) {
+  InstallCpuAllocator();
   if (computeThreads == 0) UseThreads(DefaultThreads());
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
   exports.Set("manualSeed", Napi::Function::New(env, ManualSeed, "manualSeed"));
+  exports.Set("trimCpuCache", Napi::Function::New(env, TrimCache, "trimCpuCache"));
 }
 
 }  // namespace mars
