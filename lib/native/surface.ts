@@ -74,6 +74,8 @@ export interface StepStats {
   penalty: number;
   correct: number;
   count: number;
+  /** Seconds the projection back into the balls took in this step (0 in `evaluate` and without constraints). */
+  projectionSeconds: number;
 }
 
 /** How far one tensor is from its centre (W0, or zero for a new head). */

@@ -2,6 +2,7 @@
 
 #include <torch/nn/functional/loss.h>
 
+#include <chrono>
 #include <sstream>
 
 #include "core/addon_data.h"
@@ -110,6 +111,7 @@ std::shared_ptr<SessionState> BuildSession(std::shared_ptr<ModuleState> model, S
 struct StepResult {
   double loss = 0, penalty = 0;
   int64_t correct = 0, count = 0;
+  double projectionSeconds = 0;  // of the step's time, the projection's (measured here, so its share is of one run)
 };
 
 // The penalty of the regulariser for one batch (zero for pure constraints).
@@ -180,8 +182,10 @@ StepResult TrainStep(SessionState& s, const at::Tensor& xIn, const at::Tensor& y
   }
   total.backward();
   s.optimizer->step();
+  const auto projectionStart = std::chrono::steady_clock::now();
   Project(s);
   StepResult r;
+  r.projectionSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - projectionStart).count();
   r.loss = ce.item<double>();
   r.penalty = (total - ce).item<double>();
   r.correct = logits.argmax(1).eq(y).sum().item<int64_t>();
@@ -211,6 +215,7 @@ Napi::Value StepToJs(Napi::Env env, StepResult& r) {
   o.Set("penalty", r.penalty);
   o.Set("correct", static_cast<double>(r.correct));
   o.Set("count", static_cast<double>(r.count));
+  o.Set("projectionSeconds", r.projectionSeconds);
   return o;
 }
 
