@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openDataset, runtimeInfo } from '../../dist/index.js';
-import { load, machine, median, root, saveResult, summary } from '../lib/report.mjs';
+import { load, machine, root, saveResult, summary } from '../lib/report.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -119,6 +119,8 @@ try {
         // Per round: the contenders of one round ran side by side, under the same load.
         entry.contenders[who].ratio = summary(runs[who].map((x, i) => runs.python[i].seconds / x.seconds));
         entry.contenders[who].rssRatio = summary(runs[who].map((x, i) => x.maxRssMb / runs.python[i].maxRssMb));
+        // CPU time is steadier than wall time on a loaded machine (it still counts OpenMP's spin-waits).
+        entry.contenders[who].cpuRatio = summary(runs[who].map((x, i) => runs.python[i].cpuSeconds / x.cpuSeconds));
       }
     }
     byThreads[threads] = entry;
@@ -138,7 +140,7 @@ try {
   const file = saveResult('e2e', result, values.write);
   const brief = Object.fromEntries(Object.entries(byThreads).map(([t, e]) => [t, Object.fromEntries(
     Object.entries(e.contenders).map(([w, c]) => [w, { imagesPerSecond: Math.round(c.imagesPerSecond.median), peakRssMb: Math.round(c.peakRssMb.median),
-      ...(c.ratio ? { ratio: +c.ratio.median.toFixed(3), rssRatio: +c.rssRatio.median.toFixed(3) } : {}) }]))]));
+      ...(c.ratio ? { ratio: +c.ratio.median.toFixed(3), rssRatio: +c.rssRatio.median.toFixed(3), cpuRatio: +c.cpuRatio.median.toFixed(3) } : {}) }]))]));
   console.log(JSON.stringify({ ratio: +result.ratio.toFixed(3), rssRatio: +result.rssRatio.toFixed(3), threads: brief, loadAverage: result.machine.loadAverage, rounds, epochs, file }));
 } finally {
   rmSync(work, { recursive: true, force: true });
