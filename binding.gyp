@@ -3,7 +3,7 @@
     {
       "target_name": "mars_finetune",
       "sources": [
-        "<!@(node -e \"const fs=require('fs');for(const d of ['native','native/core','native/train','native/bound','native/kernels','native/distributed'])for(const f of fs.readdirSync(d))if(f.endsWith('.cc'))console.log(d+'/'+f)\")"
+        "<!@(node -e \"const fs=require('fs');for(const d of ['native','native/core','native/train','native/bound','native/kernels','native/distributed','native/data'])for(const f of fs.readdirSync(d))if(f.endsWith('.cc'))console.log(d+'/'+f)\")"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -22,7 +22,8 @@
       "libraries": [
         "-L<!(node lib/native/find-libtorch.mjs --field libDir)",
         "-Wl,-rpath,<!(node lib/native/find-libtorch.mjs --field libDir)",
-        "-ltorch", "-ltorch_cpu", "-lc10"
+        "-ltorch", "-ltorch_cpu", "-lc10",
+        "-lturbojpeg", "-lpng16"
       ]
     }
   ]

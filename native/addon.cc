@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "core/addon_data.h"
+#include "data/bindings.h"
 #include "train/head.h"
 #include "bound/bindings.h"
 #include "core/module.h"
@@ -23,6 +24,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mars::InitBound(env, exports);
   mars::InitProjection(env, exports);
   mars::ProcessGroupWrap::Init(env, exports);
+  mars::InitData(env, exports);
   return exports;
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a Debian 12 machine for mars-finetune from a checkout: system
 # packages (LibTorch, PyTorch for the test fixtures, Fashion-MNIST, the build
-# tools; for the tests also crcmod, which checks event files, and Chromium,
+# tools, libjpeg-turbo and libpng for the native image path; for the tests also crcmod, which checks event files, and Chromium,
 # which loads the HTML report), the npm packages, and the build (native addon
 # + TypeScript).
 # Needs Node.js >= 20.17 (Debian's own nodejs is too old; use the NodeSource
@@ -21,6 +21,7 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q
 $sudo apt-get install -y -q \
   libtorch-dev python3-torch python3-torchvision python3-numpy dataset-fashion-mnist python3-crcmod chromium \
+  libturbojpeg0-dev libpng-dev \
   cmake ninja-build g++ make
 
 npm ci --no-audit --no-fund

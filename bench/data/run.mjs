@@ -1,51 +1,51 @@
 #!/usr/bin/env node
-// Data streaming throughput: images/s decoding a folder of JPEGs (random
-// 256×256 RGB), resized to 224, normalised (ImageNet), batched (32): our
-// DataLoader against torchvision ImageFolder + DataLoader(num_workers=2) on
-// the same files, interleaved in the same run. Also our decode concurrency
-// sweep and how busy our main thread is (the share worker threads could take
-// over). Writes bench/results/data.json. Never part of `npm test`.
-//   npm run build:ts && node bench/data/run.mjs [--images 500] [--rounds 5] [--lib dist/data/index.js]
+// Data streaming throughput (benchmarks.md B, "data streaming"): images/s
+// decoding a folder of images, resized to 224 (shorter side), normalised
+// (ImageNet), batched (32): our DataLoader with its default decoder (JPEG and
+// PNG on the native image path), the same loader with every file in sharp,
+// and torchvision ImageFolder + DataLoader(num_workers=2) on the same files,
+// epochs alternating in the same run. Folder sets: random-noise 256×256 JPEGs
+// (the headline), 256×256 PNGs, and 1600×1200 JPEGs (shrink-on-load). Also
+// the CPU each side spends per image and how busy our main thread is.
+//   npm run build && node bench/data/run.mjs [--quick] [--images 500] [--rounds 6] [--sets jpeg256,png256,jpeg1600] [--write]
+// --write replaces bench/results/data.json; otherwise the result goes to the temporary folder.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import { DataLoader, IMAGENET, normalize, openDataset, resize } from '../../dist/index.js';
+import { load, machine, root, saveResult, summary } from '../lib/report.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { values } = parseArgs({
   options: {
-    images: { type: 'string', default: '500' },
-    rounds: { type: 'string', default: '5' },
-    lib: { type: 'string', default: join(root, 'dist', 'data', 'index.js') },
+    quick: { type: 'boolean', default: false },
+    images: { type: 'string' },
+    rounds: { type: 'string' },
+    sets: { type: 'string' },
+    write: { type: 'boolean', default: false },
   },
 });
-const IMAGES = Number(values.images);
-const ROUNDS = Number(values.rounds);
+const IMAGES = Number(values.images ?? (values.quick ? 300 : 500));
+const ROUNDS = Number(values.rounds ?? (values.quick ? 3 : 6));
 const BATCH = 32;
 const WORKERS = 2;
-const { DataLoader, IMAGENET, normalize, openDataset, resize } = await import(pathToFileURL(resolve(values.lib)).href);
 
-// The files: random noise (the worst case for JPEG decoding), two classes.
-const folder = mkdtempSync(join(tmpdir(), 'mars-bench-data-'));
-for (const c of ['a', 'b']) mkdirSync(join(folder, c));
-await Promise.all(
-  Array.from({ length: IMAGES }, (_, i) => {
-    const noise = Buffer.alloc(256 * 256 * 3);
-    for (let k = 0; k < noise.length; k++) noise[k] = Math.floor(Math.random() * 256);
-    return sharp(noise, { raw: { width: 256, height: 256, channels: 3 } })
-      .jpeg({ quality: 90 })
-      .toFile(join(folder, i % 2 ? 'b' : 'a', `${String(i).padStart(5, '0')}.jpg`));
-  }),
-);
-
-const dataset = await openDataset(folder);
-// Other work on the machine skews both sides; the 1-minute load average before and after says how much there was.
-const loadBefore = loadavg()[0];
-const transforms = [resize(224), normalize(IMAGENET)];
+/** Random pixels in `width` × `height`, smoothed by `blur` (0: pure noise, the worst case for JPEG decoding). */
+async function picture(width, height, blur) {
+  const noise = Buffer.alloc(width * height * 3);
+  for (let k = 0; k < noise.length; k++) noise[k] = Math.floor(Math.random() * 256);
+  const image = sharp(noise, { raw: { width, height, channels: 3 } });
+  return blur ? image.blur(blur) : image;
+}
+const SETS = {
+  jpeg256: { describe: 'random-noise 256×256 JPEGs (quality 90)', count: IMAGES, write: async (file) => (await picture(256, 256, 0)).jpeg({ quality: 90 }).toFile(`${file}.jpg`) },
+  png256: { describe: 'blurred-noise 256×256 PNGs', count: IMAGES, write: async (file) => (await picture(256, 256, 1.5)).png().toFile(`${file}.png`) },
+  jpeg1600: { describe: 'blurred-noise 1600×1200 JPEGs (quality 90): shrink-on-load', count: Math.round(IMAGES / 5), write: async (file) => (await picture(1600, 1200, 1.5)).jpeg({ quality: 90 }).toFile(`${file}.jpg`) },
+};
+const sets = (values.sets ?? (values.quick ? 'jpeg256' : Object.keys(SETS).join(','))).split(',');
 
 /** One timed epoch of ours: wall seconds, CPU cores used by the process, and the main thread's busy share. */
 async function oursEpoch(loader, epoch) {
@@ -53,94 +53,87 @@ async function oursEpoch(loader, epoch) {
   const cpu = process.cpuUsage();
   const start = performance.now();
   let items = 0;
-  for await (const batch of loader.epoch(epoch)) items += batch.shape[0];
+  for await (const batch of loader.epoch(epoch)) {
+    items += batch.shape[0];
+    loader.release(batch);
+  }
   const seconds = (performance.now() - start) / 1000;
   const used = process.cpuUsage(cpu);
-  return {
-    items,
-    seconds,
-    cores: (used.user + used.system) / 1e6 / seconds,
-    mainThreadBusy: performance.eventLoopUtilization(elu).utilization,
-  };
+  return { items, seconds, cpuSeconds: (used.user + used.system) / 1e6, mainThreadBusy: performance.eventLoopUtilization(elu).utilization };
 }
 
-const python = () =>
-  JSON.parse(
-    execFileSync('/usr/bin/python3', [join(root, 'bench', 'data', 'torchvision_folder.py'), folder, '1', String(WORKERS), String(BATCH)], {
-      encoding: 'utf8',
-    }),
-  );
-
-// Warm both (page cache, lazy initialisation), then alternate so that drift in machine load hits both alike.
-const loader = new DataLoader(dataset, { batchSize: BATCH, shuffle: true, seed: 0, transforms });
-await oursEpoch(loader, 0);
-python();
-const ours = [];
-const theirs = [];
-const theirCpu = [];
+const loadBefore = load();
+const work = mkdtempSync(join(tmpdir(), 'mars-bench-data-'));
+const results = {};
 let versions = {};
-for (let r = 1; r <= ROUNDS; r++) {
-  ours.push(await oursEpoch(loader, r));
-  const p = python();
-  theirs.push(p.seconds[0]);
-  theirCpu.push(p.cpuSeconds[0]);
-  versions = { torch: p.torch, torchvision: p.torchvision };
+try {
+  for (const name of sets) {
+    const set = SETS[name];
+    // Two classes; files written a few at a time (sharp holds each decoded picture until it is written).
+    const folder = join(work, name);
+    for (const c of ['a', 'b']) mkdirSync(join(folder, c), { recursive: true });
+    for (let i = 0; i < set.count; i += 8) {
+      await Promise.all(Array.from({ length: Math.min(8, set.count - i) }, (_, k) => set.write(join(folder, (i + k) % 2 ? 'b' : 'a', String(i + k).padStart(5, '0')))));
+    }
+    const dataset = await openDataset(folder);
+    const transforms = [resize(224), normalize(IMAGENET)];
+    const loaders = {
+      native: new DataLoader(dataset, { batchSize: BATCH, shuffle: true, seed: 0, transforms }),
+      sharp: new DataLoader(dataset, { batchSize: BATCH, shuffle: true, seed: 0, transforms, decoder: 'sharp' }),
+    };
+    const python = () => {
+      const p = JSON.parse(execFileSync('/usr/bin/python3', [join(root, 'bench', 'data', 'torchvision_folder.py'), folder, '1', String(WORKERS), String(BATCH)], { encoding: 'utf8' }));
+      versions = { torch: p.torch, torchvision: p.torchvision };
+      return { items: p.items, seconds: p.seconds[0], cpuSeconds: p.cpuSeconds[0] };
+    };
+    // Warm every contender (page cache, lazy initialisation, Python's imports), then alternate them round by round.
+    await oursEpoch(loaders.native, 0);
+    await oursEpoch(loaders.sharp, 0);
+    python();
+    const runs = { native: [], sharp: [], torchvision: [] };
+    const loads = [];
+    for (let r = 1; r <= ROUNDS; r++) {
+      const order = r % 2 ? ['native', 'sharp', 'torchvision'] : ['torchvision', 'sharp', 'native'];
+      for (const who of order) runs[who].push(who === 'torchvision' ? python() : await oursEpoch(loaders[who], r));
+      loads.push(load()[0]);
+    }
+    const report = (rs) => ({
+      imagesPerSecond: summary(rs.map((x) => x.items / x.seconds)),
+      epochSeconds: summary(rs.map((x) => x.seconds)),
+      cpuMillisecondsPerImage: summary(rs.map((x) => (1000 * x.cpuSeconds) / x.items)),
+      ...(rs[0].mainThreadBusy === undefined ? {} : { mainThreadBusy: summary(rs.map((x) => x.mainThreadBusy)) }),
+    });
+    results[name] = {
+      files: set.describe,
+      images: set.count,
+      loadAverage1m: summary(loads),
+      native: report(runs.native),
+      sharp: report(runs.sharp),
+      torchvision: { workers: WORKERS, ...report(runs.torchvision) },
+      // Ours over torchvision in images/s, per round (the contenders of a round ran under the same load).
+      ratio: summary(runs.native.map((x, i) => runs.torchvision[i].seconds / x.seconds)),
+      sharpRatio: summary(runs.sharp.map((x, i) => runs.torchvision[i].seconds / x.seconds)),
+      nativeOverSharp: summary(runs.native.map((x, i) => runs.sharp[i].seconds / x.seconds)),
+    };
+    const r = results[name];
+    const f = (x) => Math.round(x.imagesPerSecond.median);
+    console.log(`${name} (${set.count} ${set.describe}): native ${f(r.native)} img/s, sharp ${f(r.sharp)}, torchvision ${f(r.torchvision)}; ` +
+      `native/torchvision ${r.ratio.median.toFixed(2)} (${r.ratio.min.toFixed(2)}–${r.ratio.max.toFixed(2)}), native/sharp ${r.nativeOverSharp.median.toFixed(2)}; ` +
+      `CPU ms/image: native ${r.native.cpuMillisecondsPerImage.median.toFixed(2)}, sharp ${r.sharp.cpuMillisecondsPerImage.median.toFixed(2)}, torchvision ${r.torchvision.cpuMillisecondsPerImage.median.toFixed(2)}; load ${r.loadAverage1m.median}`);
+    rmSync(folder, { recursive: true, force: true });
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
 }
 
-// Decode concurrency: items in flight at once (the default is twice libuv's pool size).
-const sweep = [];
-for (const concurrency of [1, 2, 4, 8, 16]) {
-  const l = new DataLoader(dataset, { batchSize: BATCH, shuffle: true, seed: 0, transforms, concurrency });
-  const runs = [await oursEpoch(l, 0), await oursEpoch(l, 1)];
-  sweep.push({ concurrency, imagesPerSecond: Math.max(...runs.map((x) => x.items / x.seconds)) });
-}
-rmSync(folder, { recursive: true, force: true });
-
-// Medians, and bests: on a shared machine the best epoch is the one least disturbed by other load.
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const oursSeconds = median(ours.map((o) => o.seconds));
-const theirSeconds = median(theirs);
-const oursBest = Math.min(...ours.map((o) => o.seconds));
-const theirBest = Math.min(...theirs);
 const result = {
-  benchmark: 'data streaming: JPEG folder → resize 224 → normalise → batch 32',
+  benchmark: 'data streaming: image folder → resize 224 → normalise → batch 32',
   date: new Date().toISOString(),
-  machine: { cores: availableParallelism(), cpu: cpus()[0]?.model, node: process.version, loadAverage: [loadBefore, loadavg()[0]] },
+  machine: { ...machine(), loadAverage: { before: loadBefore, after: load() } },
   versions: { sharp: sharp.versions.sharp, libvips: sharp.versions.vips, sharpConcurrency: sharp.concurrency(), ...versions },
-  images: IMAGES,
   rounds: ROUNDS,
-  ours: {
-    medianEpochSeconds: oursSeconds,
-    imagesPerSecond: IMAGES / oursSeconds,
-    bestImagesPerSecond: IMAGES / oursBest,
-    epochSeconds: ours.map((o) => o.seconds),
-    coresUsed: median(ours.map((o) => o.cores)),
-    cpuMillisecondsPerImage: (1000 * median(ours.map((o) => o.cores * o.seconds))) / IMAGES,
-    mainThreadBusy: median(ours.map((o) => o.mainThreadBusy)),
-    mainThreadMillisecondsPerImage: (1000 * median(ours.map((o) => o.mainThreadBusy * o.seconds))) / IMAGES,
-    concurrency: loader.options.concurrency,
-  },
-  torchvision: {
-    workers: WORKERS,
-    medianEpochSeconds: theirSeconds,
-    imagesPerSecond: IMAGES / theirSeconds,
-    bestImagesPerSecond: IMAGES / theirBest,
-    cpuMillisecondsPerImage: (1000 * median(theirCpu)) / IMAGES,
-    epochSeconds: theirs,
-  },
-  /** Ours over torchvision in images/s: above 1 means ours is faster. */
-  ratio: theirSeconds / oursSeconds,
-  bestRatio: theirBest / oursBest,
-  concurrencySweep: sweep,
+  sets: results,
+  /** The headline: the JPEG set, ours (default decoder) over torchvision, images/s. */
+  ratio: results.jpeg256?.ratio.median,
 };
-mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-writeFileSync(join(root, 'bench', 'results', 'data.json'), JSON.stringify(result, null, 2) + '\n');
-const f = (x) => x.toFixed(0);
-console.log(
-  `${IMAGES} JPEGs 256×256 → 224, ${availableParallelism()} cores: ours ${f(result.ours.imagesPerSecond)} img/s (${oursSeconds.toFixed(2)} s/epoch), ` +
-    `torchvision ${f(result.torchvision.imagesPerSecond)} img/s (${theirSeconds.toFixed(2)} s/epoch), ratio ${result.ratio.toFixed(2)}; ` +
-    `best epochs: ours ${f(result.ours.bestImagesPerSecond)}, torchvision ${f(result.torchvision.bestImagesPerSecond)} img/s, ratio ${result.bestRatio.toFixed(2)}; ` +
-    `CPU per image: ours ${result.ours.cpuMillisecondsPerImage.toFixed(2)} ms (main thread ${result.ours.mainThreadMillisecondsPerImage.toFixed(2)} ms), ` +
-    `torchvision ${result.torchvision.cpuMillisecondsPerImage.toFixed(2)} ms`,
-);
-console.log('concurrency sweep:', sweep.map((s) => `${s.concurrency}: ${f(s.imagesPerSecond)}`).join(', '));
+console.log(JSON.stringify({ ratio: result.ratio === undefined ? null : +result.ratio.toFixed(3), loadAverage: result.machine.loadAverage, file: saveResult('data', result, values.write) }));

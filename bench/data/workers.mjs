@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import sharp from 'sharp';
+import { median } from '../lib/report.mjs';
 
 const { values } = parseArgs({ options: { images: { type: 'string', default: '500' }, rounds: { type: 'string', default: '4' } } });
 const IMAGES = Number(values.images);
@@ -95,7 +96,6 @@ for (const m of modes) await epoch(m); // warm-up
 for (let r = 0; r < ROUNDS; r++) for (const m of modes) results[m].push(await epoch(m));
 for (const w of workers) await w.terminate();
 rmSync(folder, { recursive: true, force: true });
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(
   `${availableParallelism()} cores, median of ${ROUNDS}: ` +
     modes.map((m) => `${m} ${median(results[m]).toFixed(0)} img/s`).join(', ') +

@@ -10,17 +10,19 @@
 // (seeded), with every W restored and 64 MB of other memory read before each
 // sweep so that a sweep starts from DRAM, not from cache.
 //
-//   npm run build && npm run build:bench && node bench/projection/run.mjs [--rounds 3] [--reps 3] [--threads 1,2] [--models resnet18,resnet50] [--no-docs]
-//   node bench/projection/run.mjs --from-json     (tables again from the last results, no measuring)
+//   npm run build && npm run build:bench && node bench/projection/run.mjs [--rounds 3] [--reps 3] [--threads 1,2] [--models resnet18,resnet50] [--write]
+//   node bench/projection/run.mjs --from-json [--write]   (tables again from the committed results, no measuring)
 //
-// Writes bench/results/projection.json and the table in docs/performance.md
-// (between the projection markers). Never part of `npm test`.
+// Prints the tables; with --write replaces bench/results/projection.json and
+// the table in docs/performance.md (between the projection markers), else
+// writes the results to the temporary folder. Never part of `npm test`.
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
-import { existsSync, readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median, saveResult } from '../lib/report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..');
@@ -40,7 +42,8 @@ const reps = Number(opt('reps', '3'));
 const rounds = Number(opt('rounds', '3'));
 const threadCounts = opt('threads', '1,2').split(',').map(Number);
 const models = opt('models', 'resnet18,resnet50').split(',');
-const writeDocs = !args.includes('--no-docs');
+// Committed results and the docs' table are replaced only with --write (and --from-json re-renders those).
+const write = args.includes('--write');
 const fromJson = args.includes('--from-json'); // re-render the tables from bench/results/projection.json
 const PYTHON = process.env.MARS_FT_BENCH_PYTHON ?? '/usr/bin/python3';
 const SEED = 0;
@@ -49,12 +52,6 @@ const shapesFile = JSON.parse(readFileSync(join(here, 'shapes.json'), 'utf8'));
 // The benchmark addon shares the package's LibTorch (and so its thread pool) in this process.
 const addon = createRequire(import.meta.url)(benchBinary);
 const info = runtimeInfo();
-
-const median = (v) => {
-  const s = [...v].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
-};
 
 const CONTENDERS = [
   { name: 'fused', method: 'fused', relRadius: 0.5 },
@@ -81,10 +78,10 @@ function runPython(model, threads, method, repsHere) {
   return JSON.parse(out);
 }
 
-const outFile = join(root, 'bench', 'results', 'projection.json');
+const committed = join(root, 'bench', 'results', 'projection.json');
 let report;
 if (fromJson) {
-  report = JSON.parse(readFileSync(outFile, 'utf8'));
+  report = JSON.parse(readFileSync(committed, 'utf8'));
 } else {
   const results = [];
   let pythonTorch = null;
@@ -173,9 +170,8 @@ if (fromJson) {
     },
     results,
   };
-  mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-  writeFileSync(`${outFile}.tmp`, JSON.stringify(report, null, 1) + '\n');
-  renameSync(`${outFile}.tmp`, outFile);
+  const file = saveResult('projection', report, write);
+  console.error(`wrote ${file}`);
 }
 const { results, machine } = report;
 const { reps: repsUsed, rounds: roundsUsed } = report.settings;
@@ -222,7 +218,7 @@ const table = lines.join('\n');
 console.log(table);
 for (const r of results) if (!r.checksumsAgree) console.error(`WARNING: checksums differ for ${r.model} threads=${r.threads}: ${JSON.stringify(r.checksums)}`);
 
-if (writeDocs) {
+if (write) {
   const docFile = join(root, 'docs', 'performance.md');
   const begin = '<!-- projection-results:begin -->';
   const end = '<!-- projection-results:end -->';
@@ -238,4 +234,3 @@ if (writeDocs) {
     }
   }
 }
-console.error(`wrote ${outFile}`);

@@ -56,7 +56,8 @@ Training
   --warmup N           epochs of linear warm-up (default ${D.schedule.warmupEpochs})
   --patience N         stop after N epochs without a better validation score (needs --val)
   --bound MODE         log the generalisation bound after every epoch: posthoc or apriori
-  --seed S             (default ${D.seed})       --threads T      LibTorch threads
+  --seed S             (default ${D.seed})
+  --threads T          LibTorch threads (default: one per physical core, as PyTorch)
   --device D           cpu, cuda or cuda:N (default ${S.device.parse(undefined)})
   --precision P        fp32 (default), bf16 (CPU or CUDA) or fp16 (CUDA, with a
                        loss scale): mixed precision; the weights stay fp32

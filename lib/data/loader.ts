@@ -1,8 +1,12 @@
 /**
  * Streams a dataset as batches: a seeded order per epoch, `concurrency` items
- * decoding at once (in sharp, off the main thread), at most `prefetch`
- * finished batches waiting for the consumer. Memory is bounded by those two
- * numbers, not by the dataset; a full queue stops decoding (backpressure).
+ * decoding at once (off the main thread: JPEG and PNG files on the addon's
+ * image threads, see native-decode.ts, other files in sharp), at most
+ * `prefetch` finished batches waiting for the consumer. Memory is bounded by
+ * those two numbers, not by the dataset; a full queue stops decoding
+ * (backpressure). Batches of natively decoded files are LibTorch tensors
+ * (`batch.tensor`); the others are typed arrays, reused once the consumer
+ * hands them back with `release`.
  */
 import { Readable } from 'node:stream';
 import { MarsError } from '../errors.js';
@@ -12,9 +16,11 @@ import { decodeItem, type Decoded } from './decode.js';
 import { parseOptions } from '../util/parse-options.js';
 import { loaderOptionsSchema, type LoaderOptions, type ParsedLoaderOptions, type SkippedItem, type SkipSummary } from './options.js';
 import { mapOrdered } from './ordered.js';
+import { batchTensor, copyItem, decodeNative, nativeSupports } from './native-decode.js';
 import { convertChannels, valueTable, writeItem } from './pixels.js';
 import { deriveSeed, Rng, shuffle, Stream } from './rng.js';
 import { shardLength, shardOrder } from './shard.js';
+import type { Tensor } from '../torch/tensor.js';
 
 /** Float32 inputs of `shape` ([B, C, H, W], or [B, F] for feature vectors), row-major, with their labels. */
 export interface InputBatch {
@@ -27,9 +33,15 @@ export interface InputBatch {
 export interface Batch extends InputBatch {
   shape: [number, number, number, number];
   indices: Int32Array;
+  /**
+   * The inputs as a LibTorch tensor when the loader built the batch in native
+   * memory (natively decoded image files): `inputs` is a view of it. Give it
+   * to a step as it is; `tensor(inputs)` would copy it.
+   */
+  tensor?: Tensor<'float32'>;
 }
 
-type Loaded = { index: number; decoded: Decoded } | { index: number; error: unknown };
+type Loaded = { index: number; decoded: Decoded } | { index: number; item: Tensor } | { index: number; error: unknown };
 
 export class DataLoader {
   readonly options: ParsedLoaderOptions;
@@ -38,6 +50,10 @@ export class DataLoader {
   private readonly table: Float32Array;
   /** [C, H, W] of the first item; every later item must match it. */
   private itemShape: [number, number, number] | null = null;
+  /** Files go to the native image path (JPEG and PNG; sharp for the rest). */
+  private readonly native: boolean;
+  /** Inputs arrays handed back by `release`, for the next batches. */
+  private readonly spare: Float32Array[] = [];
 
   constructor(
     readonly dataset: Dataset,
@@ -55,6 +71,17 @@ export class DataLoader {
     }
     this.channels = pixelOp('toChannels')?.channels ?? backbone ?? dataset.channels;
     this.table = valueTable(this.channels, pixelOp('normalize'));
+    this.native = this.options.decoder === 'auto' && nativeSupports(this.options.transforms) && dataset.size > 0 && dataset.ref(0).kind === 'file';
+  }
+
+  /**
+   * Hands a batch back once you are done with it (its arrays and tensor must
+   * not be used afterwards): its memory serves the next batches instead of
+   * waiting for the garbage collector. Optional.
+   */
+  release(batch: Batch): void {
+    if (batch.tensor) batch.tensor.dispose();
+    else if (batch.shape[0] === this.options.batchSize && this.spare.length < this.options.prefetch + 2) this.spare.push(batch.inputs);
   }
 
   /** Batches in an epoch when no item is skipped. */
@@ -91,16 +118,19 @@ export class DataLoader {
           skipped.push({ index: item.index, key, reason });
           continue;
         }
-        const { pixels, crop, flip } = item.decoded;
-        const rect = crop ?? { left: 0, top: 0, width: pixels.width, height: pixels.height };
-        const size = this.checkShape(rect.height, rect.width, item.index);
-        batch ??= {
-          inputs: new Float32Array(batchSize * size),
-          shape: [batchSize, ...this.itemShape!],
-          labels: new Int32Array(batchSize),
-          indices: new Int32Array(batchSize),
-        };
-        writeItem(convertChannels(pixels, this.channels), rect, flip, this.table, batch.inputs, count * size);
+        if ('item' in item) {
+          const [, h, w] = item.item.shape as [number, number, number];
+          this.checkShape(h, w, item.index);
+          batch ??= this.newBatch();
+          copyItem(batch.tensor!, count, item.item);
+          item.item.dispose();
+        } else {
+          const { pixels, crop, flip } = item.decoded;
+          const rect = crop ?? { left: 0, top: 0, width: pixels.width, height: pixels.height };
+          const size = this.checkShape(rect.height, rect.width, item.index);
+          batch ??= this.newBatch();
+          writeItem(convertChannels(pixels, this.channels), rect, flip, this.table, batch.inputs, count * size);
+        }
         batch.labels[count] = this.dataset.label(item.index);
         batch.indices[count] = item.index;
         if (++count === batchSize) {
@@ -108,7 +138,7 @@ export class DataLoader {
           [batch, count] = [null, 0];
         }
       }
-      if (batch && !dropLast) yield trim(batch, count);
+      if (batch && !dropLast) yield trim(batch, count, this.options.pinMemory);
       if (skipped.length > 0 && skipped.length === this.dataset.size) {
         // Nothing to learn from or score: a coded error, not an epoch of NaN.
         const why = skipped.slice(0, 3).map((s) => `${s.key} (${s.reason})`).join(', ');
@@ -119,11 +149,33 @@ export class DataLoader {
     }
   }
 
+  /** An empty batch of full size for items of `itemShape`: a native tensor for native items, else (reused) arrays. */
+  private newBatch(): Batch {
+    const { batchSize, pinMemory } = this.options;
+    const shape: Batch['shape'] = [batchSize, ...this.itemShape!];
+    const labels = new Int32Array(batchSize);
+    const indices = new Int32Array(batchSize);
+    if (this.native) {
+      const tensor = batchTensor(shape, pinMemory);
+      let view: Float32Array | undefined;
+      // The view is made only when asked for: a consumer that takes `tensor` never holds the memory through it.
+      return { get inputs() { return (view ??= tensor.data()); }, shape, labels, indices, tensor };
+    }
+    const size = this.itemShape!.reduce((a, b) => a * b, 1);
+    return { inputs: this.spare.pop() ?? new Float32Array(batchSize * size), shape, labels, indices };
+  }
+
   /** Never rejects: a failure is a value, judged in order by the skip/fail policy. */
   private async load(index: number, epoch: number): Promise<Loaded> {
+    // The item's random choices come from its own stream: a file sharp decodes after all draws the same ones.
+    const rng = () => new Rng(deriveSeed(this.options.seed, Stream.augment, epoch, index));
     try {
-      const rng = new Rng(deriveSeed(this.options.seed, Stream.augment, epoch, index));
-      return { index, decoded: await decodeItem(this.dataset.ref(index), this.options.transforms, rng) };
+      const ref = this.dataset.ref(index);
+      if (this.native && ref.kind === 'file') {
+        const item = await decodeNative(ref.path, this.options.transforms, rng(), this.channels, this.table);
+        if (item) return { index, item };
+      }
+      return { index, decoded: await decodeItem(ref, this.options.transforms, rng()) };
     } catch (error) {
       return { index, error };
     }
@@ -147,14 +199,16 @@ export class DataLoader {
   }
 }
 
-/** The last, short batch, in arrays of its own size (a native consumer may use the whole buffer). */
-function trim(batch: Batch, count: number): Batch {
-  const size = batch.inputs.length / batch.shape[0];
+/** The last, short batch, in arrays (or a tensor) of its own size: a native consumer may use the whole buffer. */
+function trim(batch: Batch, count: number, pinned: boolean): Batch {
   const [, c, h, w] = batch.shape;
-  return {
-    inputs: batch.inputs.slice(0, count * size),
-    shape: [count, c, h, w],
-    labels: batch.labels.slice(0, count),
-    indices: batch.indices.slice(0, count),
-  };
+  const shape: Batch['shape'] = [count, c, h, w];
+  const kept = batch.inputs.subarray(0, count * c * h * w);
+  const rest = { shape, labels: batch.labels.slice(0, count), indices: batch.indices.slice(0, count) };
+  if (!batch.tensor) return { inputs: kept.slice(), ...rest };
+  const tensor = batchTensor(shape, pinned);
+  const inputs = tensor.data();
+  inputs.set(kept);
+  batch.tensor.dispose();
+  return { inputs, tensor, ...rest };
 }

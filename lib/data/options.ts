@@ -98,6 +98,14 @@ export const loaderOptionsSchema = z.strictObject({
    */
   concurrency: positiveInt.default(() => 2 * (Number(process.env.UV_THREADPOOL_SIZE) || 4)),
   onError: z.enum(['skip', 'fail']).default('skip'),
+  /**
+   * `auto`: JPEG and PNG files on the native image path when every transform
+   * has it (resampling with the `linear` kernel), other files in sharp;
+   * `sharp`: every file in sharp. See docs/data.md for what each measures.
+   */
+  decoder: z.enum(['auto', 'sharp']).default('auto'),
+  /** Natively built batches in page-locked memory (CUDA LibTorch only), for asynchronous copies to the GPU. */
+  pinMemory: z.boolean().default(false),
   transforms: z.array(transformSchema).default([]),
   /** The backbone's parameter listing; without a `toChannels` transform, batches get its input channels. */
   backbone: z.custom<readonly ParameterInfo[]>((v) => Array.isArray(v), 'backbone must be a parameter listing').optional(),

@@ -66,6 +66,8 @@ export interface NativeRuntimeInfo {
   parallelInfo: string;
   /** Bytes that live tensors, modules and sessions hold natively, as reported to V8's garbage collector. */
   nativeMemory: number;
+  /** Bytes of freed CPU tensor memory kept for reuse by tensors of the same size (native/core/cpu_allocator.cc). */
+  cachedCpuMemory: number;
 }
 
 export interface StepStats {
@@ -79,6 +81,8 @@ export interface StepStats {
   lossScale?: number;
   /** With a loss scale: the scaled gradients overflowed, so the optimiser skipped this step (and the scale backed off). */
   skipped?: boolean;
+  /** Seconds the projection back into the balls took in this step (0 in `evaluate` and without constraints). */
+  projectionSeconds: number;
 }
 
 /** How far one tensor is from its centre (W0, or zero for a new head). */
@@ -233,6 +237,8 @@ export interface NativeAddon {
   info(): NativeRuntimeInfo;
   setNumThreads(n: number): void;
   manualSeed(seed: number): void;
+  /** Returns the CPU allocator's cached blocks (memory of freed tensors kept for reuse) to the system. */
+  trimCpuCache(): void;
   boundGraph(module: NativeModule, sample: NativeTensor): Promise<ModuleGraph>;
   measureLayer(layer: NativeLayerInput): Promise<NativeLayerMeasure>;
   foldBatchNorm(weight: NativeTensor, bias: NativeTensor | null, bn: NativeBatchNorm): Promise<{ weight: NativeTensor; bias: NativeTensor; scale: NativeTensor }>;
@@ -270,4 +276,28 @@ export interface NativeAddon {
     radius: number,
     eps?: number,
   ): Promise<NativeProjectionStats>;
+}
+
+/** An image file read by the image threads: its header, and its bytes held natively for `imageDecode`. */
+export type NativeImageFile =
+  | { format: 'jpeg' | 'png'; width: number; height: number; channels: 1 | 3; bytes: object }
+  /** The native path does not decode it (WebP, CMYK JPEG, ...): the loader uses sharp. */
+  | { unsupported: string };
+
+/** What `imageDecode` does to a file: lib/data/geometry.ts's plan, the batch's channels and value table. */
+export interface NativeItemPlan {
+  stages: { crop: { left: number; top: number; width: number; height: number } | null; width: number; height: number }[];
+  crop: { left: number; top: number; width: number; height: number } | null;
+  flip: boolean;
+  channels: 1 | 3;
+  table: Float32Array;
+}
+
+/** The native image path's bindings (native/data/bindings.cc; reading and decoding run on the image threads), merged into NativeAddon. */
+export interface NativeAddon {
+  imageOpen(path: string): Promise<NativeImageFile>;
+  /** A float32 [C, H, W] item; rejects with ERR_IMAGE_UNSUPPORTED when sharp must decode the file instead. */
+  imageDecode(bytes: object, plan: NativeItemPlan): Promise<NativeTensor>;
+  batchTensor(shape: number[], pinned: boolean): NativeTensor;
+  copyItem(batch: NativeTensor, slot: number, item: NativeTensor): void;
 }

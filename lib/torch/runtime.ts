@@ -14,7 +14,11 @@ export function runtimeInfo(): RuntimeInfo {
   return { ...native().info(), binary: loadedBinary() };
 }
 
-/** Sets LibTorch's intra-op thread count for this process. */
+/**
+ * Sets LibTorch's intra-op thread count for this process, from the next
+ * computation on. The default is what PyTorch picks: OMP_NUM_THREADS (or
+ * MKL_NUM_THREADS) when set, else one thread per physical core.
+ */
 export function setNumThreads(threads: number): void {
   if (!Number.isInteger(threads) || threads < 1) throw new MarsError('ERR_INVALID_ARGUMENT', 'threads must be a positive integer');
   native().setNumThreads(threads);
@@ -28,4 +32,9 @@ export function setNumThreads(threads: number): void {
 export function manualSeed(seed: number): void {
   if (!Number.isSafeInteger(seed) || seed < 0) throw new MarsError('ERR_INVALID_ARGUMENT', 'seed must be a non-negative safe integer');
   native().manualSeed(seed);
+}
+
+/** @internal Returns the CPU allocator's cached blocks (freed tensor memory kept for reuse) to the system. */
+export function trimCpuCache(): void {
+  native().trimCpuCache();
 }

@@ -11,7 +11,7 @@ import { sweepStaleTemporaries } from '../util/atomic-write.js';
 import { composeClassifier, probeBackbone, type HeadShape } from './head.js';
 import { saveCheckpoint, type CheckpointMeta, type RunPosition } from '../classifier/checkpoint.js';
 import { openResume, restoreTrainer, type Best } from './resume.js';
-import { DataLoader } from '../data/loader.js';
+import { DataLoader, type Batch } from '../data/loader.js';
 import type { Dataset } from '../data/dataset.js';
 import { hasCode, MarsError } from '../errors.js';
 import { computeBound } from '../bound/compute.js';
@@ -21,9 +21,9 @@ import { FineTuneSchema, type EpochBound, type EpochEnd, type FineTuneOptions, t
 import { load, type Module } from '../torch/module.js';
 import { Classifier } from '../classifier/classifier.js';
 import { deltaChannelWeights } from './delta.js';
-import { setNumThreads } from '../torch/runtime.js';
+import { setNumThreads, trimCpuCache } from '../torch/runtime.js';
 import { learningRate } from './schedule.js';
-import { tensor } from '../torch/tensor.js';
+import { tensor, type Tensor } from '../torch/tensor.js';
 import { Trainer } from './trainer.js';
 import { jobFingerprint, shardFor, sumOverRanks } from './parallel.js';
 import { ProcessGroup } from '../distributed/group.js';
@@ -65,17 +65,35 @@ function loaderFor(o: ParsedFineTuneOptions, data: Dataset, backbone: Module, tr
     transforms: train ? o.transforms.train : o.transforms.eval,
     backbone: backbone.parameters(),
     onError: o.onError,
+    pinMemory: o.device.startsWith('cuda'),
     // Evaluation passes stop at once; the training loop checks the signal itself, to write last.pt first.
     ...(o.signal && !train ? { signal: o.signal } : {}),
     ...(shard ? { shard } : {}),
   });
 }
 
+/**
+ * Runs `run` on a batch as tensors, then frees them and hands the batch back
+ * to its loader at once, so that each step's memory is reused by the next
+ * rather than left for the garbage collector.
+ */
+export async function withBatch<T>(loader: DataLoader, b: Batch, run: (x: Tensor, y: Tensor) => Promise<T>): Promise<T> {
+  const x = b.tensor ?? tensor(b.inputs, b.shape);
+  const y = tensor(b.labels);
+  try {
+    return await run(x, y);
+  } finally {
+    x.dispose();
+    y.dispose();
+    loader.release(b);
+  }
+}
+
 /** Summed loss and accuracy of the classifier on a split (over every rank's shard), in eval mode. */
 export async function evaluateSplit(trainer: Trainer, loader: DataLoader, group?: ProcessGroup): Promise<SplitMetrics> {
   let sums = [0, 0, 0];
   for await (const b of loader.epoch(0)) {
-    const s = await trainer.evaluate(tensor(b.inputs, b.shape), tensor(b.labels));
+    const s = await withBatch(loader, b, (x, y) => trainer.evaluate(x, y));
     sums = [sums[0]! + s.loss, sums[1]! + s.correct, sums[2]! + s.count];
   }
   const [loss, correct, count] = (await sumOverRanks(group, sums)) as [number, number, number];
@@ -269,12 +287,13 @@ async function train(o: ParsedFineTuneOptions, classNames: string[], group?: Pro
       if (short || next.done) break;
       const b = next.value;
       if (batch < done) {
+        trainLoader.release(b);
         batch++;
         continue;
       }
       let s;
       try {
-        s = await trainer.step(tensor(b.inputs, b.shape), tensor(b.labels));
+        s = await withBatch(trainLoader, b, (x, y) => trainer.step(x, y));
       } catch (e) {
         if (hasCode(e, 'ERR_NONFINITE_LOSS') && lastPath && existsSync(lastPath)) {
           throw new MarsError('ERR_NONFINITE_LOSS', `${(e as Error).message}; the last good checkpoint is ${lastPath}`, { cause: e });
@@ -331,5 +350,7 @@ async function train(o: ParsedFineTuneOptions, classNames: string[], group?: Pro
     result.test = await evaluateSplit(scorer, testLoader, group);
     result.finalTest = best.model && best.epoch !== history.length ? await evaluateSplit(trainer, testLoader, group) : result.test;
   }
+  // The CPU allocator kept the steps' memory for reuse (native/core/cpu_allocator.cc); training is over.
+  trimCpuCache();
   return result;
 }

@@ -163,7 +163,7 @@ export const FineTuneSchema = z.strictObject({
   precision: PrecisionSchema.default('fp32'),
   /** fp16's loss scale (on by default with fp16 only); `false` turns it off, an object tunes or forces it. */
   gradScaler: z.union([z.literal(false), GradScalerSchema]).optional(),
-  /** LibTorch threads; default: LibTorch's own choice. */
+  /** LibTorch threads (set for the process, from this run on); default: what PyTorch picks, one per physical core (or OMP_NUM_THREADS). */
   threads: z.number().int().positive().optional(),
   /**
    * Writes `last.pt` (every epoch, and where an aborted run stopped) and `best.pt` here; resumes

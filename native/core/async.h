@@ -44,10 +44,10 @@ void SettleJob(Napi::Env env, Napi::Function, AsyncJob<T>* job) {
   delete job;
 }
 
-// Queues `work` (compute thread) and returns a Promise settled by `toJs` (JS thread).
+// Queues `work` on `queue` and returns a Promise settled by `toJs` (JS thread).
 template <typename T>
-Napi::Promise RunAsync(Napi::Env env, const char* fallbackCode, const std::string& context,
-                       std::function<T()> work, std::function<Napi::Value(Napi::Env, T&)> toJs) {
+Napi::Promise RunAsyncOn(WorkQueue& queue, Napi::Env env, const char* fallbackCode, const std::string& context,
+                         std::function<T()> work, std::function<Napi::Value(Napi::Env, T&)> toJs) {
   auto* job = new AsyncJob<T>{Napi::Promise::Deferred::New(env), std::move(work), std::move(toJs), fallbackCode, context,
                               std::nullopt, {}};
   Napi::Promise promise = job->deferred.Promise();
@@ -55,7 +55,7 @@ Napi::Promise RunAsync(Napi::Env env, const char* fallbackCode, const std::strin
   // alive while the work is pending, as an AsyncWorker would.
   auto done = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
                                             "mars-finetune", 0, 1);
-  ComputeThread::Get().Post([job, done]() mutable {
+  queue.Post([job, done]() mutable {
     try {
       job->result.emplace(job->work());
     } catch (...) {
@@ -65,6 +65,13 @@ Napi::Promise RunAsync(Napi::Env env, const char* fallbackCode, const std::strin
     done.Release();
   });
   return promise;
+}
+
+// Queues `work` on the compute thread and returns a Promise settled by `toJs` (JS thread).
+template <typename T>
+Napi::Promise RunAsync(Napi::Env env, const char* fallbackCode, const std::string& context,
+                       std::function<T()> work, std::function<Napi::Value(Napi::Env, T&)> toJs) {
+  return RunAsyncOn<T>(ComputeThread::Get(), env, fallbackCode, context, std::move(work), std::move(toJs));
 }
 
 }  // namespace mars

@@ -1,16 +1,69 @@
 #include "core/runtime.h"
 
 #include <ATen/Parallel.h>
+#include <sched.h>
 #include <torch/cuda.h>
 #include <torch/utils.h>
 #include <torch/version.h>
 
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <string>
+#include <utility>
+
 #include "core/compute_thread.h"
+#include "core/cpu_allocator.h"
 #include "core/errors.h"
 #include "core/handle.h"
 
 namespace mars {
 namespace {
+
+// The intra-op thread count the compute thread uses (set there, read here).
+std::atomic<int> computeThreads{0};
+
+// Physical cores among the CPUs this process may run on: hyperthread
+// siblings share one (package, core) pair in sysfs. A CPU whose topology
+// cannot be read counts as a core of its own.
+int PhysicalCores() {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) return 1;
+  std::set<std::pair<long, long>> cores;
+  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+    if (!CPU_ISSET(cpu, &allowed)) continue;
+    const std::string dir = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/";
+    long package = -1, core = -1;
+    std::ifstream(dir + "physical_package_id") >> package;
+    std::ifstream(dir + "core_id") >> core;
+    cores.insert(package < 0 || core < 0 ? std::make_pair(-1L - cpu, 0L) : std::make_pair(package, core));
+  }
+  return cores.empty() ? 1 : static_cast<int>(cores.size());
+}
+
+// What current PyTorch picks when nobody sets a count: OMP_NUM_THREADS, else
+// MKL_NUM_THREADS, else one thread per physical core (PyTorch >= 2.0 asks
+// cpuinfo for the cores; 1.13 took half of hardware_concurrency on x86-64,
+// assuming two hyperthreads per core).
+int DefaultThreads() {
+  for (const char* name : {"OMP_NUM_THREADS", "MKL_NUM_THREADS"}) {
+    const char* value = std::getenv(name);
+    if (value != nullptr && std::atoi(value) > 0) return std::atoi(value);
+  }
+  return PhysicalCores();
+}
+
+// LibTorch's OpenMP team belongs to the thread that computes, and a thread
+// reads the count once, before its first parallel region: setting it on the
+// JS thread would never reach the compute thread after its first step. So
+// the setting travels to the compute thread, in order with the work.
+void UseThreads(int n) {
+  computeThreads = n;
+  ComputeThread::Get().Post([n] { at::set_num_threads(n); });
+  at::set_num_threads(n);  // for the few reads done on the JS thread (distances, bound norms)
+}
 
 // info() -> what this binary was built with and what it can use now.
 Napi::Value Info(const Napi::CallbackInfo& info) {
@@ -26,9 +79,10 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   out.Set("cudaDeviceCount", static_cast<double>(torch::cuda::device_count()));
   out.Set("cxx11Abi", static_cast<bool>(_GLIBCXX_USE_CXX11_ABI));
   out.Set("napiVersion", NAPI_VERSION);
-  out.Set("threads", at::get_num_threads());
+  out.Set("threads", computeThreads.load());
   out.Set("parallelInfo", at::get_parallel_info());
   out.Set("nativeMemory", static_cast<double>(reportedNativeBytes.load()));
+  out.Set("cachedCpuMemory", static_cast<double>(CachedCpuBytes()));
   return out;
 }
 
@@ -43,8 +97,7 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
     Require(info.Length() > 0 && info[0].IsNumber(), "threads must be a number");
     const int n = info[0].As<Napi::Number>().Int32Value();
     Require(n >= 1 && n <= 1024, "threads must be between 1 and 1024");
-    at::set_num_threads(n);
-    ComputeThread::Get().Post([n] { at::set_num_threads(n); });
+    UseThreads(n);
     return env.Undefined();
   });
 }
@@ -72,12 +125,21 @@ Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
   });
 }
 
+// trimCpuCache(): returns the CPU allocator's cached blocks to the system (after training, say).
+Napi::Value TrimCache(const Napi::CallbackInfo& info) {
+  TrimCpuCache();
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void InitRuntime(Napi::Env env, Napi::Object exports) {
+  InstallCpuAllocator();
+  if (computeThreads == 0) UseThreads(DefaultThreads());
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
   exports.Set("manualSeed", Napi::Function::New(env, ManualSeed, "manualSeed"));
+  exports.Set("trimCpuCache", Napi::Function::New(env, TrimCache, "trimCpuCache"));
 }
 
 }  // namespace mars

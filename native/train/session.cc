@@ -2,6 +2,7 @@
 
 #include <torch/nn/functional/loss.h>
 
+#include <chrono>
 #include <optional>
 #include <sstream>
 
@@ -139,6 +140,7 @@ struct StepResult {
   int64_t correct = 0, count = 0;
   double lossScale = 0;  // the loss scale this step used (0: no loss scaling)
   bool skipped = false;  // the scaled gradients overflowed: no optimiser step
+  double projectionSeconds = 0;  // of the step's time, the projection's (measured here, so its share is of one run)
 };
 
 std::vector<at::Tensor> TrainableParameters(const SessionState& s) {
@@ -309,7 +311,9 @@ StepResult StepLocked(SessionState& s, const at::Tensor& xIn, const at::Tensor& 
     s.optimizer->step();
   }
   // The projection acts on the fp32 parameters; after a skipped step they have not moved.
+  const auto projectionStart = std::chrono::steady_clock::now();
   if (!r.skipped) Project(s);
+  r.projectionSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - projectionStart).count();
   if (s.parallel) s.parallel->AfterStep();
   r.loss = ce.item<double>();
   r.penalty = (total - ce).item<double>();
@@ -353,6 +357,7 @@ Napi::Value StepToJs(Napi::Env env, StepResult& r) {
     o.Set("lossScale", r.lossScale);
     o.Set("skipped", r.skipped);
   }
+  o.Set("projectionSeconds", r.projectionSeconds);
   return o;
 }
 

@@ -39,9 +39,9 @@ print('null')
 );
 const image = (name: string) => join(root, name, 'c', 'image.png');
 
-/** The first item of a one-image folder after `transforms`, as [C, H, W] and values. */
-async function ours(name: string, transforms: Transform[], seed = 0) {
-  const [batch] = await collect(new DataLoader(await openImageFolder(join(root, name)), { transforms, seed }).epoch(0));
+/** The first item of a one-image folder after `transforms`, as [C, H, W] and values; `auto` decodes these PNGs natively. */
+async function ours(name: string, transforms: Transform[], seed = 0, decoder: 'auto' | 'sharp' = 'auto') {
+  const [batch] = await collect(new DataLoader(await openImageFolder(join(root, name)), { transforms, seed, decoder }).epoch(0));
   return { shape: batch!.shape.slice(1), values: [...batch!.inputs] };
 }
 
@@ -77,7 +77,7 @@ print(json.dumps({k: out(t, image) for k, (t, image) in cases.items()}))
 const maxAbs = (a: number[], b: number[]) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 const meanAbs = (a: number[], b: number[]) => a.reduce((s, v, i) => s + Math.abs(v - b[i]!), 0) / a.length;
 
-describe('exact transforms equal torchvision', () => {
+describe.each(['auto', 'sharp'] as const)('exact transforms equal torchvision (decoder %s)', (decoder) => {
   it.each([
     ['flip', [horizontalFlip(1)]],
     ['centerCrop', [centerCrop([15, 21])]], // odd margins: Python's round-half-even picks the offset
@@ -86,13 +86,27 @@ describe('exact transforms equal torchvision', () => {
     ['grey', [toChannels(1)]], // PIL's convert('L') luma
     ['normalize', [normalize(IMAGENET)]],
   ] as [string, Transform[]][])('%s', async (name, transforms) => {
-    const got = await ours('noise', transforms);
+    const got = await ours('noise', transforms, 0, decoder);
     expect(got.shape).toEqual(tv[name]!.shape);
     expect(maxAbs(got.values, tv[name]!.values)).toBeLessThanOrEqual(name === 'normalize' ? 1e-6 : 0);
   });
 });
 
-describe('resizing, within a stated tolerance of torchvision (antialiased bilinear)', () => {
+describe('native resizing is torchvision\'s (Pillow\'s antialiased bilinear, pixel for pixel)', () => {
+  it.each([
+    ['shorterSide', [resize(20)]],
+    ['exact', [resize([12, 9])]],
+    ['resizeCrop', [resize(24), centerCrop(20)]],
+    ['upscale', [resize([45, 60])]],
+    ['wholeResizedCrop', [randomResizedCrop([20, 26], { scale: [1, 1], ratio: [40 / 30, 40 / 30] })]],
+  ] as [string, Transform[]][])('%s', async (name, transforms) => {
+    const got = await ours('smooth', transforms);
+    expect(got.shape).toEqual(tv[name]!.shape);
+    expect(maxAbs(got.values, tv[name]!.values)).toBe(0);
+  });
+});
+
+describe('sharp\'s resizing, within a stated tolerance of torchvision (antialiased bilinear)', () => {
   // Downscaling: libvips' linear reduce and PIL's bilinear filter agree to within rounding.
   it.each([
     ['shorterSide', [resize(20)]], // 40×30 → 26×20: the longer side truncated as torchvision does
@@ -100,7 +114,7 @@ describe('resizing, within a stated tolerance of torchvision (antialiased biline
     ['resizeCrop', [resize(24), centerCrop(20)]],
     ['wholeResizedCrop', [randomResizedCrop([20, 26], { scale: [1, 1], ratio: [40 / 30, 40 / 30] })]],
   ] as [string, Transform[]][])('%s: within 2/255, mean under 0.5/255', async (name, transforms) => {
-    const got = await ours('smooth', transforms);
+    const got = await ours('smooth', transforms, 0, 'sharp');
     expect(got.shape).toEqual(tv[name]!.shape);
     expect(maxAbs(got.values, tv[name]!.values)).toBeLessThanOrEqual(2 / 255 + 1e-6);
     expect(meanAbs(got.values, tv[name]!.values)).toBeLessThan(0.5 / 255);
@@ -108,7 +122,7 @@ describe('resizing, within a stated tolerance of torchvision (antialiased biline
 
   // Upscaling: libvips samples output x at x·in/out − 0.5, PIL at (x + 0.5)·in/out − 0.5: half an output pixel apart.
   it('upscale: bilinear at libvips sample positions exactly, torchvision within half an output pixel', async () => {
-    const got = await ours('smooth', [resize([45, 60])]);
+    const got = await ours('smooth', [resize([45, 60])], 0, 'sharp');
     const shifted = python<number[]>(
       `
 import json, sys, numpy as np
