@@ -169,7 +169,11 @@ export async function finetune(argv: string[]): Promise<void> {
   process.on('SIGINT', () => {
     if (!controller.signal.aborted) return controller.abort();
     removePendingTemporaries();
-    process.exit(130);
+    // Die by the signal itself, as a program stopped by Ctrl-C does (the shell
+    // reports 130): process.exit would run LibTorch's exit handlers while the
+    // compute thread may still be writing, and could crash there.
+    process.removeAllListeners('SIGINT');
+    process.kill(process.pid, 'SIGINT');
   });
   const progress = new Progress(process.stderr, epochs, '', reg.method);
   const started = performance.now();
