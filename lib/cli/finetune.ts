@@ -9,8 +9,8 @@ import { FINE_TUNE_DEFAULTS, FineTuneSchema, type EpochEnd } from '../train/opti
 import { METHODS } from '../train/regularisers.js';
 import { removePendingTemporaries, sweepStaleTemporaries, writeFileAtomic } from '../util/atomic-write.js';
 import { ensureOutputDir } from '../util/output-dir.js';
-import { resolveDistributed } from '../distributed/options.js';
-import { choice, integer, number, parseFlags, positive, required } from './args.js';
+import { DistributedSchema, resolveDistributed } from '../distributed/options.js';
+import { number, parseFlags, required } from './args.js';
 import { dataFlags, openData } from './data.js';
 import { classWeightsFlag, optimizerFlags, regulariserFlags, scheduleFlag, transformFlags } from './finetune-flags.js';
 import { checked, numberFlag } from './flags.js';
@@ -117,8 +117,8 @@ export async function finetune(argv: string[]): Promise<void> {
     },
   });
   const h = finetuneHelp;
-  const timeout = positive('dist-timeout', v['dist-timeout'], h);
-  if (v.nproc !== undefined) return launchRanks(argv, integer('nproc', v.nproc, h)!, v.threads !== undefined, timeout);
+  const timeout = numberFlag('dist-timeout', v['dist-timeout'], DistributedSchema.shape.timeout.unwrap(), h);
+  if (v.nproc !== undefined) return launchRanks(argv, numberFlag('nproc', v.nproc, DistributedSchema.shape.worldSize.unwrap(), h)!, v.threads !== undefined, timeout);
   // One rank of a data-parallel job (or the only process): rank 0 alone writes and reports.
   const rank = resolveDistributed(undefined)?.rank ?? 0;
   const distributed = { ...(v['sync-batchnorm'] ? { syncBatchNorm: true } : {}), ...(timeout ? { timeout } : {}) };
@@ -144,7 +144,7 @@ export async function finetune(argv: string[]): Promise<void> {
     ...(threads === undefined ? {} : { threads }),
     ...(v.device === undefined ? {} : { device: checked('device', S.device, v.device, v.device, h) }),
     ...(v.precision === undefined ? {} : { precision: checked('precision', S.precision, v.precision, v.precision, h) }),
-    ...(v['on-error'] === undefined ? {} : { onError: choice('on-error', v['on-error'], ['skip', 'fail'] as const, h)! }),
+    ...(v['on-error'] === undefined ? {} : { onError: checked('on-error', S.onError.unwrap(), v['on-error'], v['on-error'], h) }),
     ...(patience === undefined ? {} : { patience }),
     ...(bound ? { bound } : {}),
     ...(v['log-dir'] ? { logDir: v['log-dir'] } : {}),
