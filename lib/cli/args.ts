@@ -27,13 +27,6 @@ export function number(flag: string, value: string | undefined, help: string): n
   return n;
 }
 
-/** A number above zero (a learning rate, a radius). */
-export function positive(flag: string, value: string | undefined, help: string): number | undefined {
-  const n = number(flag, value, help);
-  if (n !== undefined && !(n > 0)) throw new UsageError(`--${flag} must be a positive number, got '${value}'`, help);
-  return n;
-}
-
 /** A whole number of at least `min` (a count: epochs, batch size, top K). */
 export function integer(flag: string, value: string | undefined, help: string, min = 1): number | undefined {
   const n = number(flag, value, help);
