@@ -2,7 +2,7 @@
 // from wherever LIBTORCH says, and refuses everything else with one error
 // that names both versions and the fix.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -79,6 +79,23 @@ describe('loader', () => {
     expect(r.code).toBe('ok');
     expect(r.binary?.libtorch.source).toBe(`LIBTORCH=${prefix}`);
     for (const lib of ['libc10.so', 'libtorch_cpu.so', 'libtorch.so']) expect(r.libraries).toContain(join(prefix, 'lib', lib));
+  });
+
+  it('loads a local build with the LibTorch it was built against without running any Python; other binaries ask each python3', () => {
+    // A python3 first on PATH (and as PYTHON) that leaves a mark when run, then runs the real one.
+    const bin = join(work, 'fake-python');
+    mkdirSync(bin);
+    const mark = join(work, 'python-ran');
+    writeFileSync(join(bin, 'python3'), `#!/bin/sh\ntouch ${mark}\nexec /usr/bin/python3 "$@"\n`, { mode: 0o755 });
+    const env = { PATH: `${bin}:${process.env.PATH}`, PYTHON: join(bin, 'python3') };
+    const local = loadWith(env);
+    expect(local.code).toBe('ok');
+    expect(local.binary?.origin).toBe('local build');
+    expect(local.binary?.libtorch.libDir).toBe(manifest.libtorch.libDir);
+    expect(existsSync(mark)).toBe(false);
+    const other = loadWith({ ...env, MARS_FT_BINARY: good });
+    expect(other.code).toBe('ok');
+    expect(existsSync(mark)).toBe(true);
   });
 
   it('refuses a LIBTORCH of another version with one message naming both versions and the fix', () => {

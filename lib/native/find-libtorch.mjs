@@ -116,6 +116,11 @@ function fromPython(python) {
     return { source, ok: false, why: `${python} did not run` };
   }
   if (!dir) return { source, ok: false, why: `${python} has no torch` };
+  return fromTorchPackage(source, dir);
+}
+
+/** The LibTorch inside a PyTorch package folder (site-packages/torch). */
+function fromTorchPackage(source, dir) {
   const versionFile = join(dir, 'version.py');
   const text = existsSync(versionFile) ? readFileSync(versionFile, 'utf8') : '';
   const version = text.match(/^__version__\s*=\s*['"]([^'"]+)['"]/m);
@@ -134,6 +139,18 @@ function fromSystem() {
     if (existsSync(join(dir, 'Torch', 'TorchConfig.cmake'))) return describe('system', dir, resolve(dir, '..'));
   }
   return { source: 'system', ok: false, why: `no Torch/TorchConfig.cmake in ${SYSTEM_CMAKE_DIRS.join(', ')}` };
+}
+
+/**
+ * The LibTorch a build's manifest names (its `source` and `libDir`), described
+ * afresh from what is on disk now, without running any Python; a refusal when
+ * it is no longer there.
+ */
+export function libtorchOfBuild({ source, libDir }) {
+  if (source === 'system') return fromSystem();
+  if (source.startsWith('LIBTORCH=')) return fromEnv(source.slice('LIBTORCH='.length));
+  if (source.startsWith('python3 torch') && existsSync(libDir)) return fromTorchPackage(source, resolve(libDir, '..'));
+  return { source, ok: false, why: `${libDir} is gone` };
 }
 
 /** The Python interpreters asked, in order, without duplicates. */

@@ -4,6 +4,7 @@
  * a checkout's `npm run build`: someone built it on purpose); the prebuilt
  * variant packages (`@mars-finetune/<platform>-<arch>-torch<X.Y>-<cpu|cuXYZ>`,
  * optional dependencies). LibTorches, in order: LIBTORCH alone when set, else
+ * (for a local build, first the one it was built against, asking no Python)
  * each python3's torch, then the system's. For each LibTorch in turn, the
  * first binary built for its version, flavour and C++ ABI is test-loaded in a
  * child process (a bad binary cannot crash the caller; the verdict is cached)
@@ -19,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MarsError } from '../errors.js';
-import { libtorchCandidates, libtorchLibraries, type LibTorchCandidate, type LibTorchFound } from './find-libtorch.mjs';
+import { libtorchCandidates, libtorchLibraries, libtorchOfBuild, type LibTorchCandidate, type LibTorchFound } from './find-libtorch.mjs';
 import { describeLibTorch, explainFailure, explainNoBinary, mismatch, type BuildManifest, type Refusal } from './explain.js';
 import type { NativeAddon } from './surface.js';
 
@@ -136,28 +137,53 @@ export interface LoadedBinary {
   libtorch: { source: string; libDir: string; version: string | null; cuda: string | null };
 }
 
-let cached: { addon: NativeAddon; binary: LoadedBinary } | undefined;
+type Loaded = { addon: NativeAddon; binary: LoadedBinary };
 
-function load(): { addon: NativeAddon; binary: LoadedBinary } {
+/** Test-loads then loads binary `c` on `libtorch`; undefined (the reason noted on `c`) when it does not load. */
+function attempt(c: Candidate, libtorch: LibTorchFound): Loaded | undefined {
+  const why = probe(c.path, libtorch);
+  if (why) {
+    c.refusals.push(`with ${describeLibTorch(libtorch)}: ${why}`);
+    return undefined;
+  }
+  try {
+    preload(libtorch);
+    const addon = createRequire(import.meta.url)(c.path) as NativeAddon;
+    const { source, libDir, version, cuda } = libtorch;
+    return { addon, binary: { origin: c.origin, path: c.path, libtorch: { source, libDir, version, cuda } } };
+  } catch (e) {
+    c.refusals.push(`with ${describeLibTorch(libtorch)}: ${explainFailure((e as Error).message, null)}`);
+    return undefined;
+  }
+}
+
+let cached: Loaded | undefined;
+
+function load(): Loaded {
   const candidates = listCandidates();
+  const tried = new Set<string>();
+  const once = (c: Candidate, libtorch: LibTorchFound) => {
+    const key = `${c.path}\0${libtorch.libDir}`;
+    if (tried.has(key) || mismatch(c.manifest!, libtorch)) return undefined;
+    tried.add(key);
+    return attempt(c, libtorch);
+  };
+  // A local build goes first with the LibTorch it was built against, when that
+  // is still there: found without asking any Python (each costs 0.03-0.2 s of
+  // every start), and the LibTorch someone built against on purpose.
+  if (!process.env.LIBTORCH) {
+    for (const c of candidates.filter((c) => c.origin === 'local build' && c.manifest)) {
+      const own = libtorchOfBuild(c.manifest!.libtorch);
+      const loaded = own.ok ? once(c, own) : undefined;
+      if (loaded) return loaded;
+    }
+  }
   const found: LibTorchCandidate[] = libtorchCandidates();
   for (const libtorch of found.filter((l): l is LibTorchFound => l.ok)) {
     for (const c of candidates) {
       if (!c.manifest) continue; // missing, or without a readable manifest: refused already
-      if (mismatch(c.manifest, libtorch)) continue;
-      const why = probe(c.path, libtorch);
-      if (why) {
-        c.refusals.push(`with ${describeLibTorch(libtorch)}: ${why}`);
-        continue;
-      }
-      try {
-        preload(libtorch);
-        const addon = createRequire(import.meta.url)(c.path) as NativeAddon;
-        const { source, libDir, version, cuda } = libtorch;
-        return { addon, binary: { origin: c.origin, path: c.path, libtorch: { source, libDir, version, cuda } } };
-      } catch (e) {
-        c.refusals.push(`with ${describeLibTorch(libtorch)}: ${explainFailure((e as Error).message, null)}`);
-      }
+      const loaded = once(c, libtorch);
+      if (loaded) return loaded;
     }
   }
   const refusals: Refusal[] = candidates.map((c) => ({ origin: c.origin, manifest: c.manifest, reasons: c.refusals }));

@@ -3,7 +3,6 @@
 #include <torch/csrc/jit/ir/constants.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
-#include <torch/csrc/jit/passes/inliner.h>
 #include <torch/csrc/jit/runtime/interpreter.h>
 
 #include <functional>
@@ -11,6 +10,7 @@
 #include <unordered_map>
 
 #include "core/errors.h"
+#include "core/module.h"
 
 namespace mars {
 namespace {
@@ -153,7 +153,7 @@ ModuleGraph ExportForwardGraph(const torch::jit::Module& module, const at::Tenso
     throw CodedError("ERR_BOUND_UNSUPPORTED", "bound not available: forward must take exactly one tensor, it takes " +
                                                   std::to_string(graph->inputs().size() - 1) + " arguments");
   }
-  torch::jit::Inline(*graph);
+  InlineAll(*graph);
   FoldPlainAttributes(*graph, module);
   torch::jit::ConstantPropagation(graph);
   // Argument checks go, and with them the shape arithmetic that fed them.

@@ -1,5 +1,7 @@
 #include "core/module.h"
 
+#include <torch/csrc/jit/passes/inliner.h>
+
 #include <map>
 #include <ostream>
 #include <streambuf>
@@ -114,6 +116,25 @@ torch::jit::Module DeepCopy(const torch::jit::Module& module) {
   }();
   for (const auto& p : copy.named_parameters(true)) p.value.requires_grad_(requiresGrad[p.name]);
   return copy;
+}
+
+namespace {
+
+int CountCalls(const torch::jit::Block* block) {
+  int n = 0;
+  for (const torch::jit::Node* node : block->nodes()) {
+    if (node->kind() == c10::prim::CallMethod || node->kind() == c10::prim::CallFunction) n++;
+    for (const torch::jit::Block* inner : node->blocks()) n += CountCalls(inner);
+  }
+  return n;
+}
+
+}  // namespace
+
+void InlineAll(torch::jit::Graph& graph) {
+  // Each pass inlines one level more; calls that cannot be inlined (builtins
+  // with no graph) stay, so the passes are capped far above any real nesting.
+  for (int pass = 0; pass < 64 && CountCalls(graph.block()) > 0; pass++) torch::jit::Inline(graph);
 }
 
 void ModuleWrap::Init(Napi::Env env, Napi::Object exports) {

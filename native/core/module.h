@@ -27,6 +27,12 @@ int64_t ModuleBytes(const torch::jit::Module& module);
 // (jit::Module::clone under autograd would make them outputs of a clone op).
 torch::jit::Module DeepCopy(const torch::jit::Module& module);
 
+// Inlines every method and function call of the graph, however deep.
+// torch::jit::Inline splices in each callee's cached optimised graph, which is
+// itself left uninlined when the callee first ran with the executor's
+// optimisation off (train/session.cc), so one pass can leave calls behind.
+void InlineAll(torch::jit::Graph& graph);
+
 class ModuleWrap : public Handle<ModuleWrap, std::shared_ptr<ModuleState>> {
  public:
   static constexpr const char* kName = "Module";

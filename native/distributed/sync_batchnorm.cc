@@ -2,7 +2,6 @@
 
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/csrc/jit/ir/ir.h>
-#include <torch/csrc/jit/passes/inliner.h>
 #include <torch/library.h>
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 #include <map>
 
 #include "core/errors.h"
+#include "core/module.h"
 
 namespace mars {
 namespace {
@@ -119,7 +119,7 @@ torch::jit::Module WithSyncBatchNorm(const torch::jit::Module& model) {
   // own graphs first, then rewrite those.
   for (const auto& m : copy.modules()) {
     for (const auto& method : m.get_methods()) {
-      torch::jit::Inline(*method.graph());
+      InlineAll(*method.graph());
       rewritten += Rewrite(method.graph()->block());
     }
   }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Classifier, classify, evaluate, fineTune, openDataset, type Dataset } from '../../lib/index.js';
+import { Classifier, classify, evaluate, fineTune, openDataset, type Dataset, type FineTuneResult } from '../../lib/index.js';
 import { fixturePath, python } from '../helpers/fixtures.js';
 
 const FMNIST = '/usr/share/datasets/fashion-mnist';
@@ -15,12 +15,13 @@ const dir = mkdtempSync(join(tmpdir(), 'mars-apply-'));
 const modelPath = join(dir, 'model.pt');
 let model: Classifier;
 let test: Dataset;
+let tuned: FineTuneResult;
 
 beforeAll(async () => {
   const train = await openDataset(spec('train'), { classes: [7, 8, 9], classNames: ['sneaker', 'bag', 'boot'], perClass: 10, seed: 1 });
   test = await openDataset(spec('t10k'), { classes: [7, 8, 9], classNames: ['sneaker', 'bag', 'boot'], perClass: 15, seed: 2 });
-  const r = await fineTune({ backbone: fixturePath('bn_resnet'), train, epochs: 2, batchSize: 10, optimizer: { name: 'adam', lr: 3e-3 } });
-  await r.model.save(modelPath);
+  tuned = await fineTune({ backbone: fixturePath('bn_resnet'), train, test, epochs: 2, batchSize: 10, optimizer: { name: 'adam', lr: 3e-3 } });
+  await tuned.model.save(modelPath);
   model = await Classifier.load(modelPath);
 });
 
@@ -35,19 +36,35 @@ with torch.no_grad():
     print(json.dumps(m(x).tolist()))
 `;
 
+/** PyTorch's summed cross-entropy and confusion matrix of the model on the test items. */
+function torchScores(): { loss: number; confusion: number[][] } {
+  const rows = Array.from({ length: test.size }, (_, i) => Number(test.key(i).split('#')[1]));
+  const logits = python<number[][]>(TORCH_ROWS, [JSON.stringify(rows)]);
+  const confusion = [0, 1, 2].map(() => [0, 0, 0]);
+  let loss = 0;
+  logits.forEach((l, i) => {
+    const label = test.label(i);
+    const max = Math.max(...l);
+    loss += max + Math.log(l.reduce((a, v) => a + Math.exp(v - max), 0)) - l[label]!;
+    confusion[label]![l.indexOf(max)]!++;
+  });
+  return { loss, confusion };
+}
+
+describe("fineTune's test pass", () => {
+  // Five batches: from the second on, the session evaluates a frozen copy optimised for inference (BatchNorm folded).
+  it("gives PyTorch's loss and accuracy on the same items", () => {
+    const { loss, confusion } = torchScores();
+    expect(tuned.test?.count).toBe(45);
+    expect(tuned.test?.accuracy).toBe(confusion.reduce((a, r, i) => a + r[i]!, 0) / 45);
+    expect(Math.abs(tuned.test!.loss - loss / 45)).toBeLessThan(1e-5);
+  });
+});
+
 describe('evaluate', () => {
   it("gives PyTorch's loss, accuracy and confusion matrix on the same items", async () => {
     const ours = await evaluate(model, test, { batchSize: 16 });
-    const rows = Array.from({ length: test.size }, (_, i) => Number(test.key(i).split('#')[1]));
-    const logits = python<number[][]>(TORCH_ROWS, [JSON.stringify(rows)]);
-    const confusion = [0, 1, 2].map(() => [0, 0, 0]);
-    let loss = 0;
-    logits.forEach((l, i) => {
-      const label = test.label(i);
-      const max = Math.max(...l);
-      loss += max + Math.log(l.reduce((a, v) => a + Math.exp(v - max), 0)) - l[label]!;
-      confusion[label]![l.indexOf(max)]!++;
-    });
+    const { loss, confusion } = torchScores();
     expect(ours.count).toBe(45);
     expect(ours.confusion).toEqual(confusion);
     expect(ours.accuracy).toBe(confusion.reduce((a, r, i) => a + r[i]!, 0) / 45);
