@@ -323,25 +323,26 @@ StepResult StepLocked(SessionState& s, const at::Tensor& xIn, const at::Tensor& 
   return r;
 }
 
-// Whether TorchScript's profiling executor optimises the graphs a step runs.
-// Not on the CPU in fp32: there it fuses nothing (LibTorch's CPU fuser is off
-// by default) and its first runs of each graph only profile; the graph runs
-// as it is, as eager PyTorch's would, 4-8% faster over a whole job
-// (docs/performance.md). On CUDA it may fuse, and under autocast its pass
-// decides the casts PyTorch's own TorchScript steps make, so there it stays on.
-bool OptimiseGraphs(const SessionState& s, const c10::Device& device) { return !device.is_cpu() || s.autocast; }
+// CPU in fp32: where steps skip the graph executor's optimisation and
+// evaluations run the inference copy. The executor fuses nothing on the CPU
+// (LibTorch's CPU fuser is off by default) and its first runs of each graph
+// only profile; the graph runs as it is, as eager PyTorch's would, 4-8%
+// faster over a whole job (docs/performance.md). On CUDA it may fuse, and
+// under autocast its pass decides the casts PyTorch's own TorchScript steps
+// make, so there it stays on.
+bool CpuFp32(const SessionState& s, const c10::Device& device) { return device.is_cpu() && !s.autocast; }
 
 StepResult TrainStep(SessionState& s, const at::Tensor& xIn, const at::Tensor& yIn) {
   std::lock_guard<std::mutex> lock(s.model->mutex);
   s.inference.reset();
   s.evaluationsSinceStep = 0;
-  const torch::jit::GraphOptimizerEnabledGuard executor(OptimiseGraphs(s, s.init.begin()->second.device()));
+  const torch::jit::GraphOptimizerEnabledGuard executor(!CpuFp32(s, s.init.begin()->second.device()));
   return s.rng.Run([&] { return StepLocked(s, xIn, yIn); });
 }
 
 // The module an evaluation runs: the inference copy where it applies (see SessionState::inference).
 torch::jit::Module& EvaluationModule(SessionState& s, const c10::Device& device) {
-  const bool applies = device.is_cpu() && !s.autocast && !s.inferenceUnsupported;
+  const bool applies = CpuFp32(s, device) && !s.inferenceUnsupported;
   if (applies && !s.inference && ++s.evaluationsSinceStep >= 2) {
     try {
       // Frozen first, explicitly: optimize_for_inference freezes only modules whose type has a
@@ -362,7 +363,7 @@ StepResult EvalStep(SessionState& s, const at::Tensor& xIn, const at::Tensor& yI
   const auto device = s.init.begin()->second.device();
   const at::Tensor x = xIn.to(device), y = yIn.to(device, at::kLong);
   torch::NoGradGuard noGrad;
-  const torch::jit::GraphOptimizerEnabledGuard executor(OptimiseGraphs(s, device));
+  const torch::jit::GraphOptimizerEnabledGuard executor(!CpuFp32(s, device));
   s.model->module.train(false);
   StepResult r;
   at::Tensor logits;
