@@ -93,3 +93,19 @@ describe('memory', () => {
     expect(end - warm).toBeLessThan(Math.max(8 << 20, 0.02 * warm));
   }, 900_000);
 });
+
+describe('exit', () => {
+  it('processes that load the addon and exit at once neither abort nor hang (24 of them, 4 at a time)', async () => {
+    // Exiting while the compute thread still rebuilt LibTorch's thread pool
+    // corrupted the heap or hung in about 1 of 10 such processes on a busy
+    // machine; four at a time make this machine busy.
+    const script = `import(${JSON.stringify(join(ROOT, 'dist', 'index.js'))}).then((m) => m.runtimeInfo())`;
+    const run = () => promisify(execFile)(process.execPath, ['-e', script], { cwd: ROOT, timeout: 60_000, killSignal: 'SIGKILL' }).then(
+      () => 'ok',
+      (e: { code?: unknown; signal?: unknown; stderr?: string }) => `exit ${String(e.code)} ${String(e.signal)}: ${e.stderr?.trim().split('\n').slice(-6).join(' | ') ?? ''}`,
+    );
+    const outcomes: string[] = [];
+    for (let i = 0; i < 6; i++) outcomes.push(...(await Promise.all([run(), run(), run(), run()])));
+    expect(outcomes.filter((o) => o !== 'ok')).toEqual([]);
+  }, 600_000);
+});

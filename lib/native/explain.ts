@@ -60,7 +60,7 @@ export function explainFailure(stderr: string, signal: string | null): string {
   if (missing) return `the test load cannot find ${missing[1]}`;
   const symbol = stderr.match(/undefined symbol: (\S+)/);
   if (symbol) return `LibTorch's symbols do not match (undefined symbol ${symbol[1]}): it was built against another LibTorch version or C++ ABI`;
-  if (signal) return `the test load crashed (${signal}), which points to a LibTorch mismatch`;
+  if (signal) return `the test load crashed (${signal}) while loading the binary, which points to a LibTorch mismatch`;
   const last = stderr.trim().split('\n').filter(Boolean).pop() ?? 'no output';
   return `the test load failed: ${last}`;
 }

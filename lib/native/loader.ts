@@ -105,6 +105,8 @@ function preload(libtorch: LibTorchFound): void {
   Function('require', 'LIBS', PRELOAD)(createRequire(import.meta.url), libtorchLibraries(libtorch));
 }
 
+const LOADED = 'mars-finetune: the test load succeeded';
+
 /** Test-loads the binary with this LibTorch in a child process (once per binary and LibTorch); null when it loads. */
 function probe(path: string, libtorch: LibTorchFound): string | null {
   if (process.env.MARS_FT_NO_PROBE === '1') return null;
@@ -116,9 +118,10 @@ function probe(path: string, libtorch: LibTorchFound): string | null {
   const cacheDir = join(tmpdir(), 'mars-finetune-probes');
   const marker = join(cacheDir, `${key}.ok`);
   if (existsSync(marker)) return null;
-  const script = `const LIBS = ${JSON.stringify(libs)};${PRELOAD}\nrequire(${JSON.stringify(path)}).info();`;
+  const script = `const LIBS = ${JSON.stringify(libs)};${PRELOAD}\nrequire(${JSON.stringify(path)}).info();console.log('${LOADED}');`;
   const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 120_000 });
-  if (r.status !== 0) return explainFailure(r.stderr ?? '', r.signal);
+  // A child that loaded the binary and then failed at exit judged nothing about the fit: only a failed load refuses.
+  if (r.status !== 0 && !(r.stdout ?? '').includes(LOADED)) return explainFailure(r.stderr ?? '', r.signal);
   try {
     // An empty marker: its existence is the verdict, so no partial write can mislead.
     mkdirSync(cacheDir, { recursive: true });

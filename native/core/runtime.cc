@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <future>
 #include <set>
 #include <string>
 #include <utility>
@@ -58,10 +59,24 @@ int DefaultThreads() {
 // LibTorch's OpenMP team belongs to the thread that computes, and a thread
 // reads the count once, before its first parallel region: setting it on the
 // JS thread would never reach the compute thread after its first step. So
-// the setting travels to the compute thread, in order with the work.
+// the setting travels to the compute thread, in order with the work, and the
+// JS thread waits for it (at most the task in flight: runs post one step at a
+// time). Waiting matters: at::set_num_threads rebuilds LibTorch's static
+// thread pool, and a rebuild still running when the process exits races that
+// pool's destructor (seen as a heap-corruption abort or a hang at exit of a
+// process that only loaded the addon, in about 1 run of 10 on a busy machine).
 void UseThreads(int n) {
   computeThreads = n;
-  ComputeThread::Get().Post([n] { at::set_num_threads(n); });
+  std::promise<void> applied;
+  ComputeThread::Get().Post([n, &applied] {
+    try {
+      at::set_num_threads(n);
+      applied.set_value();
+    } catch (...) {
+      applied.set_exception(std::current_exception());  // a task on the compute thread must never throw
+    }
+  });
+  applied.get_future().get();
   at::set_num_threads(n);  // for the few reads done on the JS thread (distances, bound norms)
 }
 
