@@ -235,6 +235,7 @@ async function train(o: ParsedFineTuneOptions, classNames: string[], group?: Pro
     ...precision,
     seed: o.seed,
     freezeBackbone: o.freezeBackbone,
+    freezeStatistics: o.batchNormStatistics === 'freeze',
     ...(resumed ? { init: resumed.state.init } : {}),
     ...(channelWeights ? { channelWeights } : {}),
     ...(classWeights ? { classWeights } : {}),
@@ -316,7 +317,7 @@ async function train(o: ParsedFineTuneOptions, classNames: string[], group?: Pro
       ...(validationLoader ? { validation: await evaluateSplit(trainer, validationLoader, group) } : {}),
       seconds: seconds + (performance.now() - started) / 1000,
       distances: trainer.distances(),
-      ...(o.bound ? { bound: await epochBound(model, backbone, trainInOrder, o, radii) } : {}),
+      ...(o.bound && (o.bound.epochs === 'every' || epoch + 1 === o.epochs) ? { bound: await epochBound(model, backbone, trainInOrder, o, radii) } : {}),
     };
     history.push(entry);
     // The best is updated before last.pt is written, so that last.pt records it (exact resume).

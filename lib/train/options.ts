@@ -184,6 +184,13 @@ export const FineTuneSchema = z.strictObject({
   classWeights: z.union([z.literal('balanced'), z.array(z.number().finite().positive()).min(2)]).optional(),
   /** The linear-probe baseline: only the head trains; the backbone keeps its weights and BatchNorm statistics. */
   freezeBackbone: z.boolean().default(false),
+  /**
+   * The backbone's BatchNorm statistics during training: `update` them from
+   * each batch (PyTorch's train mode), or `freeze` them (the backbone trains
+   * in eval mode: it normalises with the pre-trained running statistics and
+   * keeps them, as fine-tuning with small batches often does).
+   */
+  batchNormStatistics: z.enum(['update', 'freeze']).default('update'),
   /** The from-scratch baseline: the backbone's weights are re-drawn at random (PyTorch's default initialisation, from `seed`) before training. */
   reinit: z.boolean().default(false),
   /**
@@ -202,6 +209,8 @@ export const FineTuneSchema = z.strictObject({
       margin: z.number().finite().positive().default(1),
       delta: z.number().gt(0).lt(1).default(0.05),
       spectral: z.boolean().default(false),
+      /** After `every` epoch, or after the `last` scheduled one only (one pass instead of one per epoch). */
+      epochs: z.enum(['every', 'last']).default('every'),
     })
     .optional(),
   /**

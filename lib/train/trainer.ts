@@ -36,6 +36,8 @@ export interface TrainerOptions {
   classWeights?: Float32Array;
   /** A linear probe: only the head trains; the backbone runs in eval mode and is neither projected nor penalised. */
   freezeBackbone?: boolean;
+  /** The backbone trains in eval mode: BatchNorm normalises with its running statistics and never updates them. */
+  freezeStatistics?: boolean;
 }
 
 /** A native training session; `dispose()` (or `using`) frees its snapshot W0 and optimiser state now. */
@@ -65,6 +67,7 @@ export class Trainer extends HandleOwner<NativeSession> {
       {
         pool: options.pool, optimizer, constraints: plan.constraints, penalties: plan.penalties, delta, bss: plan.bss,
         precision, gradScaler, seed: options.seed ?? 0, freezeBackbone: options.freezeBackbone ?? false,
+        freezeStatistics: options.freezeStatistics ?? false,
         ...(options.classWeights ? { classWeights: tensor(options.classWeights).handle } : {}),
       },
       init,

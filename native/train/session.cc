@@ -118,6 +118,7 @@ std::shared_ptr<SessionState> BuildSession(std::shared_ptr<ModuleState> model, S
   s->bssEta = spec.bssEta;
   s->bssK = spec.bssK;
   s->freezeBackbone = spec.freezeBackbone;
+  s->freezeStatistics = spec.freezeStatistics;
   if (spec.classWeights.defined()) {
     const auto device = live.begin()->second.device();
     s->classWeights = spec.classWeights.to(device, at::kFloat);
@@ -252,8 +253,9 @@ StepResult StepLocked(SessionState& s, const at::Tensor& xIn, const at::Tensor& 
   torch::AutoGradMode grad(true);
   torch::jit::Module& net = s.parallel ? s.parallel->trainModule() : s.model->module;
   net.train(true);
-  // A linear probe keeps the backbone in eval mode (BatchNorm statistics fixed) and records no gradients in it.
-  if (s.freezeBackbone) s.backbone.train(false);
+  // A linear probe keeps the backbone in eval mode (BatchNorm statistics fixed) and records no gradients in it;
+  // frozen statistics keep it in eval mode only.
+  if (s.freezeBackbone || s.freezeStatistics) s.backbone.train(false);
   s.optimizer->zero_grad();
   const std::shared_ptr<void> parallelStep = s.parallel ? s.parallel->BeforeForward() : nullptr;
   const BufferSnapshot before(net);

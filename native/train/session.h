@@ -72,6 +72,7 @@ struct SessionState {
   RunGenerator rng;
   at::Tensor classWeights;  // cross-entropy weights in training; undefined: unweighted
   bool freezeBackbone = false;
+  bool freezeStatistics = false;
   // Evaluation's copy of the classifier, frozen and optimised for inference
   // (BatchNorm folded into the convolutions, oneDNN layouts): on the CPU in
   // fp32 it runs an evaluation pass 1.5-2.5x faster (docs/performance.md).

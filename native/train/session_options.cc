@@ -84,6 +84,7 @@ SessionSpec ReadSessionSpec(const Napi::Object& options, const Napi::Value& init
     Require(spec.classWeights.dim() == 1, "classWeights must be one weight per class");
   }
   spec.freezeBackbone = BoolField(options, "freezeBackbone", false);
+  spec.freezeStatistics = BoolField(options, "freezeStatistics", false);
   if (init.IsObject()) {
     const auto object = init.As<Napi::Object>();
     const Napi::Array names = object.GetPropertyNames();

@@ -50,6 +50,7 @@ struct SessionSpec {
   int64_t bssK = 0;
   at::Tensor classWeights;      // per-class cross-entropy weights; undefined: unweighted
   bool freezeBackbone = false;  // linear probe: only the head trains, the backbone stays in eval mode
+  bool freezeStatistics = false;  // the backbone trains in eval mode: BatchNorm normalises with, and keeps, its running statistics
   std::map<std::string, at::Tensor> init;  // given W0 (when resuming); empty: snapshot now
   uint64_t seed = 0;                        // seeds the run's own random streams (train/rng.h)
 };

@@ -108,6 +108,31 @@ describe('baselines', () => {
     }
   });
 
+  it("batchNormStatistics 'freeze' trains the backbone and keeps PyTorch's running statistics of the file; 'update' moves them", async () => {
+    const stats = python<Record<string, number[]>>(
+      `import json, torch; m = torch.jit.load(${JSON.stringify(fixturePath('bn_resnet'))})\n` +
+        'print(json.dumps({"backbone." + n: b.flatten().tolist() for n, b in m.named_buffers() if n.endswith(("running_mean", "running_var"))}))',
+    );
+    expect(Object.keys(stats).length).toBeGreaterThan(1);
+    const running = (r: Awaited<ReturnType<typeof fineTune>>) => {
+      const state = r.model.module.stateDict();
+      return Object.fromEntries(Object.keys(stats).map((name) => [name, state[name]!.toArray()]));
+    };
+    const frozen = await fineTune({ ...base(), batchNormStatistics: 'freeze' });
+    for (const [name, want] of Object.entries(running(frozen))) want.forEach((v, i) => expect(v).toBeCloseTo(stats[name]![i]!, 6));
+    expect(frozen.history.at(-1)!.distances.filter((d) => d.name.startsWith('backbone.') && d.name.endsWith('conv1.weight')).every((d) => d.mars > 0)).toBe(true);
+    const updated = running(await fineTune({ ...base(), batchNormStatistics: 'update' }));
+    expect(Object.entries(updated).some(([name, got]) => got.some((v, i) => Math.abs(v - stats[name]![i]!) > 1e-4))).toBe(true);
+  });
+
+  it("bound epochs 'last' computes the bound after the last epoch only, the same as an every-epoch run's last", async () => {
+    const every = await fineTune({ ...base(), bound: { mode: 'posthoc' } });
+    const last = await fineTune({ ...base(), bound: { mode: 'posthoc', epochs: 'last' } });
+    expect(last.history[0]!.bound).toBeUndefined();
+    expect(every.history[0]!.bound).toBeDefined();
+    expect(last.history[1]!.bound).toEqual(every.history[1]!.bound);
+  });
+
   it('reinit trains a re-drawn copy, from the seed, and leaves the caller\'s module alone', async () => {
     const mine = await load(fixturePath('bn_resnet'));
     const weights = () => Object.values(mine.stateDict()).map((t) => t.toArray());
