@@ -124,3 +124,16 @@ export {
   type HoldoutOptions,
 } from './search/index.js';
 export { writeReport, readRun, type RunRecord, type RunSummary, type EpochScores, type RunEnvironment } from './report/index.js';
+export {
+  runExperiment,
+  readConfig as readExperimentConfig,
+  ExperimentSchema,
+  type ExperimentOptions,
+  type ExperimentProgress,
+  type ExperimentConfig,
+  type ExperimentResults,
+  type ExperimentRun,
+  type CellSummary,
+  type SearchSummary as ExperimentSearch,
+  type Summary,
+} from './experiment/index.js';

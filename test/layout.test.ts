@@ -8,7 +8,7 @@ import { expect, it } from 'vitest';
 import { ROOT } from './helpers/paths.js';
 
 /** Lowest first: a room may import only rooms listed before it. */
-const ORDER = ['errors', 'util', 'native', 'torch', 'assets', 'data', 'classifier', 'projection', 'bound', 'logs', 'distributed', 'train', 'search', 'report', 'cli', 'index'];
+const ORDER = ['errors', 'util', 'native', 'torch', 'assets', 'data', 'classifier', 'projection', 'bound', 'logs', 'distributed', 'train', 'search', 'report', 'experiment', 'cli', 'index'];
 
 const roomOf = (file: string) => {
   const parts = file.split('/');

@@ -7,6 +7,7 @@ import { bound, boundHelp } from './bound.js';
 import { inspect, inspectHelp } from './inspect.js';
 import { predict, predictHelp } from './predict.js';
 import { searchCommand, searchHelp } from './search.js';
+import { experiment, experimentHelp } from './experiment.js';
 import { report, reportHelp } from './report.js';
 import { codeOf, hasCode } from '../errors.js';
 import { packageInfo } from '../native/loader.js';
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, Command> = {
   demo: { summary: 'fine-tune the embedded backbone with MARS-SP and without; compare', help: demoHelp, run: demo },
   finetune: { summary: 'fine-tune a TorchScript backbone on labelled data', help: finetuneHelp, run: finetune },
   search: { summary: "choose a method's hyperparameters by cross-validation, in parallel, resumably", help: searchHelp, run: searchCommand },
+  experiment: { summary: 'compare every regulariser with the same search budget over paired seeds, resumably', help: experimentHelp, run: experiment },
   predict: { summary: 'classify images with a fine-tuned model', help: predictHelp, run: predict },
   inspect: { summary: 'list the parameters and buffers of a TorchScript file', help: inspectHelp, run: inspect },
   bound: { summary: 'the generalisation bound of a fine-tuned network (distances from its initial weights)', help: boundHelp, run: bound },
