@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { computeBound } from '../bound/compute.js';
 import type { Dataset } from '../data/dataset.js';
 import { DataLoader } from '../data/loader.js';
@@ -69,7 +69,9 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const config = typeof options.config === 'string' ? readConfig(options.config) : options.config;
   const threads = options.threads ?? config.threads;
   const backboneSha256 = createHash('sha256').update(readFileSync(config.backbone)).digest('hex');
-  const journal = await RunJournal.open<ExperimentRun>(options.out, { format: 1, config, backboneSha256 });
+  // The backbone by name and content, not by path: a checkout elsewhere resumes (or reruns) the same experiment.
+  const recorded = { ...config, backbone: basename(config.backbone) };
+  const journal = await RunJournal.open<ExperimentRun>(options.out, { format: 1, config: recorded, backboneSha256 });
   const selectClasses = config.target.classes ? { classes: config.target.classes } : {};
   const pool = await openDataset(config.target.train, selectClasses);
   const test = await openDataset(config.target.test, { ...selectClasses, ...(config.target.testPerClass ? { perClass: config.target.testPerClass, seed: 0 } : {}) });
@@ -188,7 +190,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     }
   }
 
-  const results = summariseResults(config, runs, sensitivity, searches, {
+  const results = summariseResults(recorded, runs, sensitivity, searches, {
     backboneSha256,
     date: new Date().toISOString(),
     cores: cpus().length,
