@@ -87,6 +87,18 @@ describe('runExperiment', () => {
     expect(byKey(resumed.runs)).toEqual(byKey(results.runs));
   }, 600_000);
 
+  it("a backbone the bound cannot measure (torchvision's ResNet-18, max pooling) runs to the end without bounds, and says why", async () => {
+    const resnet = join(dir, 'resnet.json');
+    writeFileSync(resnet, JSON.stringify({
+      ...config, name: 'resnet18', backbone: fixturePath('resnet18_headless'), seeds: 2, search: { trials: 1, folds: 2, sampler: { type: 'random' } },
+      recipes: { r: { ...config.recipes.r, epochs: 1 } }, studies: [{ recipe: 'r', sizes: [4], rows: ['none', 'mars-sp'] }], sensitivity: undefined,
+    }));
+    const r = await runExperiment({ config: resnet, out: join(dir, 'resnet') });
+    expect(r.runs).toHaveLength(4);
+    expect(r.runs.every((x) => x.posthocBound === undefined && x.aprioriBound === undefined)).toBe(true);
+    expect(String(r.machine.boundRefused)).toMatch(/max_pool2d/);
+  }, 600_000);
+
   it('a folder of another experiment, and a configuration naming an unknown recipe, are refused with ERR_INVALID_ARGUMENT', async () => {
     const other = join(dir, 'other.json');
     writeFileSync(other, JSON.stringify({ ...config, seeds: 2 }));

@@ -38,7 +38,7 @@ function table(cells: CellSummary[]): string {
     c.recipe, c.batchNorm, String(c.n), c.row,
     `${pct(c.testAccuracy.mean)} ± ${pct(c.testAccuracy.ci95)}`,
     c.differenceToNone ? `${c.differenceToNone.mean >= 0 ? '+' : ''}${pct(c.differenceToNone.mean)} (${pct(c.differenceToNone.low)}, ${pct(c.differenceToNone.high)})` : '',
-    c.posthocBound.mean.toExponential(2), c.aprioriBound ? c.aprioriBound.mean.toExponential(2) : '',
+    c.posthocBound ? c.posthocBound.mean.toExponential(2) : '', c.aprioriBound ? c.aprioriBound.mean.toExponential(2) : '',
   ]);
   return formatTable(['recipe', 'BatchNorm', 'n', 'row', 'test % (95%)', 'vs none (95%)', 'post hoc', 'a priori'], rows);
 }

@@ -85,7 +85,7 @@ function distancesSpec(r: ExperimentResults, study: { recipe: string; batchNorm:
 
 /** The post hoc bound (log scale) against the test error, one point per run. */
 function boundSpec(r: ExperimentResults): TopLevelSpec {
-  const values = r.runs.map((x) => ({ row: x.row, error: 1 - x.testAccuracy, bound: x.posthocBound, n: x.n }));
+  const values = r.runs.filter((x) => x.posthocBound !== undefined).map((x) => ({ row: x.row, error: 1 - x.testAccuracy, bound: x.posthocBound!, n: x.n }));
   return {
     title: 'Post hoc bound against test error (one point per run)', width: 420, height: 280, data: { values },
     mark: { type: 'point', filled: true, opacity: 0.8 },
@@ -99,7 +99,8 @@ function boundSpec(r: ExperimentResults): TopLevelSpec {
 
 /** Every figure of a results.json, as SVG by file name. */
 export async function experimentFigures(r: ExperimentResults): Promise<Record<string, string>> {
-  const out: Record<string, string> = { 'rows.svg': await svgOf(rowsSpec(r)), 'bound.svg': await svgOf(boundSpec(r)) };
+  const out: Record<string, string> = { 'rows.svg': await svgOf(rowsSpec(r)) };
+  if (r.runs.some((x) => x.posthocBound !== undefined)) out['bound.svg'] = await svgOf(boundSpec(r));
   const sizes = [...new Set(r.cells.map((c) => c.n))];
   if (sizes.length > 1) {
     const points = r.cells.filter((c) => c.recipe === r.cells[0]!.recipe && c.batchNorm === r.cells[0]!.batchNorm)

@@ -20,7 +20,10 @@ import { select } from '../data/select.js';
 import { openDataset } from '../data/spec.js';
 import { checkAborted } from '../bound/measure.js';
 import { search } from '../search/search.js';
+import { load, type Module } from '../torch/module.js';
 import { runtimeInfo } from '../torch/runtime.js';
+import { hasCode } from '../errors.js';
+import { reinitialize } from '../train/reinit.js';
 import { fineTune } from '../train/finetune.js';
 import { marsSpRadii } from '../train/radii.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
@@ -131,8 +134,37 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     report(`searched ${cellId(c)}: cv accuracy ${(100 * (result.best.accuracy ?? 0)).toFixed(2)}% with ${JSON.stringify(result.best.params)}`, seconds > 1);
   }
 
+  /** Why the bound cannot measure this network (a node without a rule, say), once known; the runs then go on without bounds. */
+  let boundRefused: string | undefined;
+  /** The post hoc bound, and the a priori one for MARS-SP, of a trained model on its training draw. */
+  const boundsOf = async (model: Module, train: Dataset, c: Cell, setting: Setting, seed: number) => {
+    if (boundRefused) return {};
+    const init = await load(config.backbone);
+    try {
+      if (c.row === 'scratch') reinitialize(init, seed);
+      const measure = (mode: 'posthoc' | 'apriori') =>
+        computeBound({
+          model, init, data: new DataLoader(train, { batchSize: 256, shuffle: false, backbone: model.parameters() }).epoch(0), mode,
+          ...(mode === 'apriori' ? { radii: marsSpRadii(setting.regulariser, model.parameters()) } : {}),
+          spectral: false, margin: config.bound.margin, delta: config.bound.delta, ...(options.signal ? { signal: options.signal } : {}),
+        });
+      const posthoc = await measure('posthoc');
+      const apriori = methodOf(c.row) === 'mars-sp' ? await measure('apriori') : undefined;
+      return {
+        posthocBound: posthoc.generalisation.total, marginLoss: posthoc.generalisation.marginLoss,
+        ...(apriori ? { aprioriBound: apriori.generalisation.total } : {}),
+      };
+    } catch (e) {
+      if (!hasCode(e, 'ERR_BOUND_UNSUPPORTED') && !hasCode(e, 'ERR_BOUND_INIT')) throw e;
+      boundRefused = (e as Error).message;
+      return {};
+    } finally {
+      init.dispose();
+    }
+  };
+
   /** One final run: train on draw `seed`, score on test, the bounds. */
-  const finalRun = async (key: string, c: Cell, setting: Setting, seed: number, extra: Partial<ExperimentRun>): Promise<ExperimentRun> => {
+  const finalRun = async (key: string, c: Cell, setting: Setting, seed: number): Promise<ExperimentRun> => {
     const known = journal.get(key);
     if (known) {
       report(`${key} (journaled)`, false);
@@ -141,30 +173,19 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     checkAborted(options.signal, 'before a run');
     const t0 = performance.now();
     const train = select(pool, { perClass: c.n, seed: drawSeed(seed) });
-    const bound = { mode: 'posthoc' as const, epochs: 'last' as const, margin: config.bound.margin, delta: config.bound.delta };
     const res = await fineTune({
-      ...recipeOptions(c), ...setting, train, test, seed, bound,
+      ...recipeOptions(c), ...setting, train, test, seed,
       ...(threads ? { threads } : {}), ...(options.signal ? { signal: options.signal } : {}),
     });
     const last = res.history.at(-1)!;
-    let apriori: number | undefined;
-    if (methodOf(c.row) === 'mars-sp') {
-      const model = res.model.module;
-      const loader = new DataLoader(train, { batchSize: 256, shuffle: false, backbone: model.parameters() });
-      const r = await computeBound({
-        model, init: config.backbone, data: loader.epoch(0), mode: 'apriori', radii: marsSpRadii(setting.regulariser, model.parameters()),
-        spectral: false, margin: config.bound.margin, delta: config.bound.delta,
-      });
-      apriori = r.generalisation.total;
-    }
     const record: ExperimentRun = {
       key, recipe: c.recipe, batchNorm: c.batchNorm, n: c.n, row: c.row, seed, setting,
       testAccuracy: res.test!.accuracy, testLoss: res.test!.loss, trainAccuracy: last.train.accuracy,
-      posthocBound: last.bound!.total, marginLoss: last.bound!.marginLoss, ...(apriori === undefined ? {} : { aprioriBound: apriori }),
+      ...(await boundsOf(res.model.module, train, c, setting, seed)),
       distances: last.distances.filter((d) => d.name.endsWith('.weight')).map((d) => ({ name: d.name, mars: d.mars, frobenius: d.frobenius })),
       seconds: (performance.now() - t0) / 1000, loadAverage: loadavg()[0]!,
-      ...extra,
     };
+    res.model.dispose();
     journal.add(record);
     report(`${key}: test ${(100 * record.testAccuracy).toFixed(2)}% in ${record.seconds.toFixed(0)} s`, true);
     return record;
@@ -172,7 +193,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
 
   const runs: ExperimentRun[] = [];
   for (const c of cells) {
-    for (let s = 0; s < config.seeds; s++) runs.push(await finalRun(`${cellId(c)}/seed${s}`, c, settings.get(cellId(c))!, s, {}));
+    for (let s = 0; s < config.seeds; s++) runs.push(await finalRun(`${cellId(c)}/seed${s}`, c, settings.get(cellId(c))!, s));
   }
   const sensitivity: ExperimentRun[] = [];
   if (sens) {
@@ -183,7 +204,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
         for (let s = 0; s < sens.seeds; s++) {
           // k = 0 is the comparison's own run of that seed when it has one.
           const same = k === 0 && s < config.seeds ? journal.get(`${cellId(c)}/seed${s}`) : undefined;
-          const r = same ?? (await finalRun(`sensitivity/${cellId(c)}/k${k}/seed${s}`, c, scaleRadii(best, 10 ** k), s, {}));
+          const r = same ?? (await finalRun(`sensitivity/${cellId(c)}/k${k}/seed${s}`, c, scaleRadii(best, 10 ** k), s));
           sensitivity.push({ ...r, exponent: k });
         }
       }
@@ -200,6 +221,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     secondsThisInvocation: (performance.now() - started) / 1000,
     secondsAllRuns: [...runs, ...sensitivity.filter((r) => r.exponent !== 0)].reduce((a, r) => a + r.seconds, 0) + searches.reduce((a, r) => a + r.seconds, 0),
     loadAverage: summarise(runs.map((r) => r.loadAverage)),
+    ...(boundRefused ? { boundRefused } : {}),
   });
   await writeFileAtomic(join(options.out, 'results.json'), JSON.stringify(results, null, 2) + '\n', 'ERR_WRITE');
   const figures = join(options.out, 'figures');

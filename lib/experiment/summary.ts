@@ -19,9 +19,9 @@ export interface ExperimentRun {
   testAccuracy: number;
   testLoss: number;
   trainAccuracy: number;
-  /** The post hoc bound's total (on the error of the margin loss), on the run's training draw. */
-  posthocBound: number;
-  marginLoss: number;
+  /** The post hoc bound's total (on the error of the margin loss), on the run's training draw; absent when the bound cannot measure the network (machine.boundRefused says why). */
+  posthocBound?: number;
+  marginLoss?: number;
   /** MARS-SP runs: the a priori bound for the class of the run's radii. */
   aprioriBound?: number;
   /** Per weight tensor: its MARS and Frobenius distance from the start after training. */
@@ -54,7 +54,7 @@ export interface CellSummary {
   testAccuracy: Summary;
   /** Paired by seed: this row − plain fine-tuning ('none'), when the study has that row. */
   differenceToNone?: Summary;
-  posthocBound: Summary;
+  posthocBound?: Summary;
   aprioriBound?: Summary;
   seconds: number;
 }
@@ -65,7 +65,7 @@ export interface ExperimentResults {
   config: ExperimentConfig;
   machine: Record<string, unknown>;
   cells: CellSummary[];
-  sensitivity: { method: Row; n: number; exponent: number; testAccuracy: Summary; posthocBound: Summary }[];
+  sensitivity: { method: Row; n: number; exponent: number; testAccuracy: Summary }[];
   searches: SearchSummary[];
   runs: ExperimentRun[];
   sensitivityRuns: ExperimentRun[];
@@ -89,6 +89,7 @@ export function summariseResults(
     const first = rs[0]!;
     const bySeed = [...rs].sort((a, b) => a.seed - b.seed);
     const none = runs.filter((r) => sameCell(r, first) && r.row === 'none').sort((a, b) => a.seed - b.seed);
+    const posthoc = bySeed.flatMap((r) => (r.posthocBound === undefined ? [] : [r.posthocBound]));
     const apriori = bySeed.flatMap((r) => (r.aprioriBound === undefined ? [] : [r.aprioriBound]));
     return {
       recipe: first.recipe, batchNorm: first.batchNorm, n: first.n, row: first.row, setting: first.setting,
@@ -96,7 +97,7 @@ export function summariseResults(
       ...(none.length === bySeed.length && first.row !== 'none'
         ? { differenceToNone: pairedDifference(bySeed.map((r) => r.testAccuracy), none.map((r) => r.testAccuracy)) }
         : {}),
-      posthocBound: summarise(bySeed.map((r) => r.posthocBound)),
+      ...(posthoc.length ? { posthocBound: summarise(posthoc) } : {}),
       ...(apriori.length ? { aprioriBound: summarise(apriori) } : {}),
       seconds: bySeed.reduce((a, r) => a + r.seconds, 0),
     };
@@ -111,7 +112,7 @@ export function summariseResults(
     cells,
     sensitivity: [...sens.values()].map((rs) => ({
       method: rs[0]!.row, n: rs[0]!.n, exponent: rs[0]!.exponent!,
-      testAccuracy: summarise(rs.map((r) => r.testAccuracy)), posthocBound: summarise(rs.map((r) => r.posthocBound)),
+      testAccuracy: summarise(rs.map((r) => r.testAccuracy)),
     })),
     searches,
     runs,

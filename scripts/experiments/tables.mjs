@@ -13,7 +13,7 @@ const table = (header, rows) => [`| ${header.join(' | ')} |`, `| ${header.map(()
 
 console.log(table(
   ['recipe', 'BatchNorm', 'n', 'row', 'test accuracy % (mean ± 95%, range)', 'minus none, paired (95%)', 'post hoc bound (mean)', 'a priori bound (mean)', 'seconds (all seeds)'],
-  r.cells.map((c) => [c.recipe, c.batchNorm, c.n, c.row, interval(c.testAccuracy), diff(c.differenceToNone), c.posthocBound.mean.toExponential(2), c.aprioriBound ? c.aprioriBound.mean.toExponential(2) : '—', c.seconds.toFixed(0)]),
+  r.cells.map((c) => [c.recipe, c.batchNorm, c.n, c.row, interval(c.testAccuracy), diff(c.differenceToNone), c.posthocBound ? c.posthocBound.mean.toExponential(2) : '—', c.aprioriBound ? c.aprioriBound.mean.toExponential(2) : '—', c.seconds.toFixed(0)]),
 ));
 console.log();
 const fmt = (v) => (typeof v === 'number' ? v.toPrecision(3) : String(v));
