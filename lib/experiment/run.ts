@@ -94,7 +94,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     options.onProgress?.({ done, total, message, ...(doneHere ? { eta: (elapsed / doneHere) * (total - done) } : {}) });
   };
 
-  const recipeOptions = (c: { recipe: string; batchNorm: 'update' | 'freeze'; n: number; row: Row }) => {
+  const recipeOptions = (c: Cell) => {
     const r = config.recipes[c.recipe]!;
     return {
       backbone: config.backbone, optimizer: r.optimizer, schedule: r.schedule, batchSize: r.batchSize, epochs: epochsAt(r, c.n),
