@@ -106,4 +106,13 @@ describe('runExperiment', () => {
     writeFileSync(other, JSON.stringify({ ...config, studies: [{ ...config.studies[0], recipe: 'nope' }] }));
     expect(() => readConfig(other)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringMatching(/recipe 'nope'/) }));
   });
+
+  it("reads paths relative to the configuration file: the backbone, both files of an idx spec, a folder (commas and all)", () => {
+    const relative = join(dir, 'relative.json');
+    writeFileSync(relative, JSON.stringify({ ...config, backbone: 'nets/b.pt', target: { train: 'idx:a/images.gz,a/labels.gz', test: 'photos, 2024' } }));
+    const c = readConfig(relative);
+    expect(c.backbone).toBe(join(dir, 'nets', 'b.pt'));
+    expect(c.target.train).toBe(`idx:${join(dir, 'a', 'images.gz')},${join(dir, 'a', 'labels.gz')}`);
+    expect(c.target.test).toBe(join(dir, 'photos, 2024'));
+  });
 });

@@ -105,7 +105,8 @@ export function readConfig(file: string): ExperimentConfig {
   const config = parseOptions(ExperimentSchema, raw, `experiment configuration ${file}`);
   const here = dirname(resolve(file));
   const path = (p: string) => (isAbsolute(p) ? p : resolve(here, p));
-  const spec = (s: string) => s.replace(/^(\w+:)?(.*)$/, (_, kind: string | undefined, rest: string) => (kind ?? '') + rest.split(',').map(path).join(','));
+  // `idx:IMAGES,LABELS` names two files; any other spec is one path (openDataset's grammar).
+  const spec = (s: string) => (s.startsWith('idx:') ? `idx:${s.slice('idx:'.length).split(',').map(path).join(',')}` : path(s));
   return { ...config, backbone: path(config.backbone), target: { ...config.target, train: spec(config.target.train), test: spec(config.target.test) } };
 }
 
