@@ -13,21 +13,15 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { basename, join } from 'node:path';
-import { computeBound } from '../bound/compute.js';
-import type { Dataset } from '../data/dataset.js';
-import { DataLoader } from '../data/loader.js';
 import { select } from '../data/select.js';
 import { openDataset } from '../data/spec.js';
 import { checkAborted } from '../bound/measure.js';
 import { search } from '../search/search.js';
-import { load, type Module } from '../torch/module.js';
 import { runtimeInfo } from '../torch/runtime.js';
-import { hasCode } from '../errors.js';
-import { reinitialize } from '../train/reinit.js';
 import { fineTune } from '../train/finetune.js';
-import { marsSpRadii } from '../train/radii.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { ensureOutputDir } from '../util/output-dir.js';
+import { RunBounds } from './bounds.js';
 import { experimentFigures } from './figures.js';
 import { epochsAt, readConfig, type ExperimentConfig, type Row } from './config.js';
 import { RunJournal } from './journal.js';
@@ -102,130 +96,104 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     };
   };
 
-  // The searches: one per searched cell, each resumable in its own folder.
-  const settings = new Map<string, Setting>();
-  const searches: SearchSummary[] = [];
-  for (const c of cells) {
-    const space = spaceOf(c.row, config.search.lr);
-    const base = recipeOptions(c);
-    if (!space) {
-      settings.set(cellId(c), { regulariser: { method: 'none' }, optimizer: base.optimizer });
-      continue;
+  const bounds = await RunBounds.open(config.backbone, { ...config.bound, signal: options.signal });
+  try {
+    // The searches: one per searched cell, each resumable in its own folder.
+    const settings = new Map<string, Setting>();
+    const searches: SearchSummary[] = [];
+    for (const c of cells) {
+      const space = spaceOf(c.row, config.search.lr);
+      const base = recipeOptions(c);
+      if (!space) {
+        settings.set(cellId(c), { regulariser: { method: 'none' }, optimizer: base.optimizer });
+        continue;
+      }
+      checkAborted(options.signal, 'before a search');
+      const result = await search({
+        fineTune: { ...base, train: select(pool, { perClass: c.n, seed: SEARCH_SEED }), seed: SEARCH_SEED },
+        regulariser: { method: methodOf(c.row) },
+        space,
+        trials: config.search.trials,
+        sampler: config.search.sampler,
+        selection: { type: 'cv', folds: config.search.folds },
+        out: join(options.out, 'search', cellId(c)),
+        ...(threads ? { threads } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      settings.set(cellId(c), { regulariser: result.regulariser, optimizer: result.optimizer });
+      searches.push({
+        cell: cellId(c), ...c, trials: result.trials.length, params: result.best.params, cvAccuracy: result.best.accuracy,
+        setting: settings.get(cellId(c))!, seconds: result.trials.reduce((a, t) => a + t.seconds, 0),
+      });
+      report(`searched ${cellId(c)}: cv accuracy ${(100 * (result.best.accuracy ?? 0)).toFixed(2)}% with ${JSON.stringify(result.best.params)}`, result.trialsRun > 0);
     }
-    checkAborted(options.signal, 'before a search');
-    const t0 = performance.now();
-    const result = await search({
-      fineTune: { ...base, train: select(pool, { perClass: c.n, seed: SEARCH_SEED }), seed: SEARCH_SEED },
-      regulariser: { method: methodOf(c.row) },
-      space,
-      trials: config.search.trials,
-      sampler: config.search.sampler,
-      selection: { type: 'cv', folds: config.search.folds },
-      out: join(options.out, 'search', cellId(c)),
-      ...(threads ? { threads } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    settings.set(cellId(c), { regulariser: result.regulariser, optimizer: result.optimizer });
-    const seconds = (performance.now() - t0) / 1000;
-    searches.push({
-      cell: cellId(c), ...c, trials: result.trials.length, params: result.best.params, cvAccuracy: result.best.accuracy,
-      setting: settings.get(cellId(c))!, seconds: result.trials.reduce((a, t) => a + t.seconds, 0),
-    });
-    report(`searched ${cellId(c)}: cv accuracy ${(100 * (result.best.accuracy ?? 0)).toFixed(2)}% with ${JSON.stringify(result.best.params)}`, seconds > 1);
-  }
 
-  /** Why the bound cannot measure this network (a node without a rule, say), once known; the runs then go on without bounds. */
-  let boundRefused: string | undefined;
-  /** The post hoc bound, and the a priori one for MARS-SP, of a trained model on its training draw. */
-  const boundsOf = async (model: Module, train: Dataset, c: Cell, setting: Setting, seed: number) => {
-    if (boundRefused) return {};
-    const init = await load(config.backbone);
-    try {
-      if (c.row === 'scratch') reinitialize(init, seed);
-      const measure = (mode: 'posthoc' | 'apriori') =>
-        computeBound({
-          model, init, data: new DataLoader(train, { batchSize: 256, shuffle: false, backbone: model.parameters() }).epoch(0), mode,
-          ...(mode === 'apriori' ? { radii: marsSpRadii(setting.regulariser, model.parameters()) } : {}),
-          spectral: false, margin: config.bound.margin, delta: config.bound.delta, ...(options.signal ? { signal: options.signal } : {}),
-        });
-      const posthoc = await measure('posthoc');
-      const apriori = methodOf(c.row) === 'mars-sp' ? await measure('apriori') : undefined;
-      return {
-        posthocBound: posthoc.generalisation.total, marginLoss: posthoc.generalisation.marginLoss,
-        ...(apriori ? { aprioriBound: apriori.generalisation.total } : {}),
+    /** One final run: train on draw `seed`, score on test, the bounds. */
+    const finalRun = async (key: string, c: Cell, setting: Setting, seed: number): Promise<ExperimentRun> => {
+      const known = journal.get(key);
+      if (known) {
+        report(`${key} (journaled)`, false);
+        return known;
+      }
+      checkAborted(options.signal, 'before a run');
+      const t0 = performance.now();
+      const train = select(pool, { perClass: c.n, seed: drawSeed(seed) });
+      const res = await fineTune({
+        ...recipeOptions(c), ...setting, train, test, seed,
+        ...(threads ? { threads } : {}), ...(options.signal ? { signal: options.signal } : {}),
+      });
+      const last = res.history.at(-1)!;
+      const record: ExperimentRun = {
+        key, recipe: c.recipe, batchNorm: c.batchNorm, n: c.n, row: c.row, seed, setting,
+        testAccuracy: res.test!.accuracy, testLoss: res.test!.loss, trainAccuracy: last.train.accuracy,
+        ...(await bounds.of(res.model.module, train, c.row, setting, seed)),
+        distances: last.distances.filter((d) => d.name.endsWith('.weight')).map((d) => ({ name: d.name, mars: d.mars, frobenius: d.frobenius })),
+        seconds: (performance.now() - t0) / 1000, loadAverage: loadavg()[0]!,
       };
-    } catch (e) {
-      if (!hasCode(e, 'ERR_BOUND_UNSUPPORTED') && !hasCode(e, 'ERR_BOUND_INIT')) throw e;
-      boundRefused = (e as Error).message;
-      return {};
-    } finally {
-      init.dispose();
-    }
-  };
-
-  /** One final run: train on draw `seed`, score on test, the bounds. */
-  const finalRun = async (key: string, c: Cell, setting: Setting, seed: number): Promise<ExperimentRun> => {
-    const known = journal.get(key);
-    if (known) {
-      report(`${key} (journaled)`, false);
-      return known;
-    }
-    checkAborted(options.signal, 'before a run');
-    const t0 = performance.now();
-    const train = select(pool, { perClass: c.n, seed: drawSeed(seed) });
-    const res = await fineTune({
-      ...recipeOptions(c), ...setting, train, test, seed,
-      ...(threads ? { threads } : {}), ...(options.signal ? { signal: options.signal } : {}),
-    });
-    const last = res.history.at(-1)!;
-    const record: ExperimentRun = {
-      key, recipe: c.recipe, batchNorm: c.batchNorm, n: c.n, row: c.row, seed, setting,
-      testAccuracy: res.test!.accuracy, testLoss: res.test!.loss, trainAccuracy: last.train.accuracy,
-      ...(await boundsOf(res.model.module, train, c, setting, seed)),
-      distances: last.distances.filter((d) => d.name.endsWith('.weight')).map((d) => ({ name: d.name, mars: d.mars, frobenius: d.frobenius })),
-      seconds: (performance.now() - t0) / 1000, loadAverage: loadavg()[0]!,
+      res.model.dispose();
+      journal.add(record);
+      report(`${key}: test ${(100 * record.testAccuracy).toFixed(2)}% in ${record.seconds.toFixed(0)} s`, true);
+      return record;
     };
-    res.model.dispose();
-    journal.add(record);
-    report(`${key}: test ${(100 * record.testAccuracy).toFixed(2)}% in ${record.seconds.toFixed(0)} s`, true);
-    return record;
-  };
 
-  const runs: ExperimentRun[] = [];
-  for (const c of cells) {
-    for (let s = 0; s < config.seeds; s++) runs.push(await finalRun(`${cellId(c)}/seed${s}`, c, settings.get(cellId(c))!, s));
-  }
-  const sensitivity: ExperimentRun[] = [];
-  if (sens) {
-    for (const method of sens.methods) {
-      const c: Cell = { recipe: sens.recipe, batchNorm: sens.batchNorm, n: sens.n, row: method };
-      const best = settings.get(cellId(c))!;
-      for (const k of sens.exponents) {
-        for (let s = 0; s < sens.seeds; s++) {
-          // k = 0 is the comparison's own run of that seed when it has one.
-          const same = k === 0 && s < config.seeds ? journal.get(`${cellId(c)}/seed${s}`) : undefined;
-          const r = same ?? (await finalRun(`sensitivity/${cellId(c)}/k${k}/seed${s}`, c, scaleRadii(best, 10 ** k), s));
-          sensitivity.push({ ...r, exponent: k });
+    const runs: ExperimentRun[] = [];
+    for (const c of cells) {
+      for (let s = 0; s < config.seeds; s++) runs.push(await finalRun(`${cellId(c)}/seed${s}`, c, settings.get(cellId(c))!, s));
+    }
+    const sensitivity: ExperimentRun[] = [];
+    if (sens) {
+      for (const method of sens.methods) {
+        const c: Cell = { recipe: sens.recipe, batchNorm: sens.batchNorm, n: sens.n, row: method };
+        const best = settings.get(cellId(c))!;
+        for (const k of sens.exponents) {
+          for (let s = 0; s < sens.seeds; s++) {
+            // k = 0 is the comparison's own run of that seed when it has one.
+            const same = k === 0 && s < config.seeds ? journal.get(`${cellId(c)}/seed${s}`) : undefined;
+            const r = same ?? (await finalRun(`sensitivity/${cellId(c)}/k${k}/seed${s}`, c, scaleRadii(best, 10 ** k), s));
+            sensitivity.push({ ...r, exponent: k });
+          }
         }
       }
     }
-  }
 
-  const results = summariseResults(recorded, runs, sensitivity, searches, {
-    backboneSha256,
-    date: new Date().toISOString(),
-    cores: cpus().length,
-    cpu: cpus()[0]?.model ?? 'unknown',
-    threads: threads ?? null,
-    libtorch: runtimeInfo().libtorchVersion,
-    secondsThisInvocation: (performance.now() - started) / 1000,
-    secondsAllRuns: [...runs, ...sensitivity.filter((r) => r.exponent !== 0)].reduce((a, r) => a + r.seconds, 0) + searches.reduce((a, r) => a + r.seconds, 0),
-    loadAverage: summarise(runs.map((r) => r.loadAverage)),
-    ...(boundRefused ? { boundRefused } : {}),
-  });
-  await writeFileAtomic(join(options.out, 'results.json'), JSON.stringify(results, null, 2) + '\n', 'ERR_WRITE');
-  const figures = join(options.out, 'figures');
-  await ensureOutputDir(figures, 'figures folder');
-  for (const [name, svg] of Object.entries(await experimentFigures(results))) await writeFileAtomic(join(figures, name), svg, 'ERR_WRITE');
-  return results;
+    const results = summariseResults(recorded, runs, sensitivity, searches, {
+      backboneSha256,
+      date: new Date().toISOString(),
+      cores: cpus().length,
+      cpu: cpus()[0]?.model ?? 'unknown',
+      threads: threads ?? null,
+      libtorch: runtimeInfo().libtorchVersion,
+      secondsThisInvocation: (performance.now() - started) / 1000,
+      secondsAllRuns: [...runs, ...sensitivity.filter((r) => r.exponent !== 0)].reduce((a, r) => a + r.seconds, 0) + searches.reduce((a, r) => a + r.seconds, 0),
+      loadAverage: summarise(runs.map((r) => r.loadAverage)),
+      ...(bounds.refused ? { boundRefused: bounds.refused } : {}),
+    });
+    await writeFileAtomic(join(options.out, 'results.json'), JSON.stringify(results, null, 2) + '\n', 'ERR_WRITE');
+    const figures = join(options.out, 'figures');
+    await ensureOutputDir(figures, 'figures folder');
+    for (const [name, svg] of Object.entries(await experimentFigures(results))) await writeFileAtomic(join(figures, name), svg, 'ERR_WRITE');
+    return results;
+  } finally {
+    bounds.dispose();
+  }
 }

@@ -33,6 +33,8 @@ export interface SearchResult {
   optimizer: OptimizerOptions;
   /** Every finished trial (this run and before), by id. */
   trials: TrialRecord[];
+  /** How many of them this call ran; the rest came from the journal in `out`. */
+  trialsRun: number;
   /** With `refit`: trained on all the data with the best setting. */
   model?: Classifier;
   /** With `refit` and `test`: the refitted model's score. */
@@ -170,7 +172,7 @@ export async function search(options: SearchOptions): Promise<SearchResult> {
   }
   await writeBest(best);
   const { regulariser, optimizer } = settingOf(best);
-  const result: SearchResult = { best, regulariser, optimizer, trials: [...journal.records].sort((a, b) => a.id - b.id) };
+  const result: SearchResult = { best, regulariser, optimizer, trials: [...journal.records].sort((a, b) => a.id - b.id), trialsRun: finishedHere };
   if (o.refit) {
     const refit = await fineTune({
       ...base, regulariser, optimizer, threads: o.threads,

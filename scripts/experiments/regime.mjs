@@ -22,7 +22,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { fineTune, openDataset, runtimeInfo, select } from '../../dist/index.js';
-import { summary } from './stats.mjs';
+import { summarise } from '../../dist/experiment/stats.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { values } = parseArgs({
@@ -123,9 +123,9 @@ for (const n of SIZES) {
     const sc = of('scratch');
     groups.push({
       n, lr, recipe: recipe(n, lr), headline: lr === LR,
-      fineTune: { scores: ft.map((r) => r.testAccuracy), ...summary(ft.map((r) => r.testAccuracy)) },
-      scratch: { scores: sc.map((r) => r.testAccuracy), ...summary(sc.map((r) => r.testAccuracy)) },
-      gap: summary(ft.map((r, i) => r.testAccuracy - sc[i].testAccuracy)),
+      fineTune: { scores: ft.map((r) => r.testAccuracy), ...summarise(ft.map((r) => r.testAccuracy)) },
+      scratch: { scores: sc.map((r) => r.testAccuracy), ...summarise(sc.map((r) => r.testAccuracy)) },
+      gap: summarise(ft.map((r, i) => r.testAccuracy - sc[i].testAccuracy)),
       seconds: { fineTune: ft.reduce((s, r) => s + r.seconds, 0), scratch: sc.reduce((s, r) => s + r.seconds, 0) },
     });
   }
@@ -146,7 +146,7 @@ const out = {
   libtorch: runtimeInfo().libtorchVersion,
   secondsThisInvocation: (Date.now() - started) / 1000,
   secondsAllRuns: runs.reduce((s, r) => s + r.seconds, 0),
-  loadAverage: summary(runs.map((r) => r.loadAverage)),
+  loadAverage: summarise(runs.map((r) => r.loadAverage)),
   groups,
   runs,
 };

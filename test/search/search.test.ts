@@ -54,6 +54,7 @@ describe('search', () => {
     const [resumed, fresh] = [tmp(), tmp()];
     const two = await search({ ...options, trials: 2, out: resumed });
     const four = await search({ ...options, out: resumed });
+    expect([two.trialsRun, four.trialsRun]).toEqual([2, 2]);
     expect(timeless(four.trials.slice(0, 2))).toEqual(timeless(two.trials));
     expect(timeless(four.trials)).toEqual(timeless((await search({ ...options, out: fresh })).trials));
     // TPE's suggestions for trials 3 and 4 differ from the random draws their streams would give.
