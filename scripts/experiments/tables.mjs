@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // Prints the Markdown tables of docs/results.md from an experiment's
 // results.json: every cell with its 95% interval and the paired difference
-// to plain fine-tuning, the searched settings, the sensitivity study, times.
+// to plain fine-tuning, MARS-SP against each other regulariser, the searched
+// settings, the sensitivity study, times (needs `npm run build` for the
+// package's summarise).
 //   node scripts/experiments/tables.mjs experiments/results/quick/results.json
 import { readFileSync } from 'node:fs';
+import { summarise } from '../../dist/experiment/stats.js';
 
 const r = JSON.parse(readFileSync(process.argv[2] ?? 'experiments/results/quick/results.json', 'utf8'));
 const pct = (x) => (100 * x).toFixed(2);
@@ -11,11 +14,41 @@ const interval = (s) => `${pct(s.mean)} ± ${pct(s.ci95)} (${pct(s.min)}–${pct
 const diff = (s) => (s ? `${s.mean >= 0 ? '+' : ''}${pct(s.mean)} (${pct(s.low)} to ${pct(s.high)})` : '—');
 const table = (header, rows) => [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((x) => `| ${x.join(' | ')} |`)].join('\n');
 
-console.log(table(
-  ['recipe', 'BatchNorm', 'n', 'row', 'test accuracy % (mean ± 95%, range)', 'minus none, paired (95%)', 'post hoc bound (mean)', 'a priori bound (mean)', 'seconds (all seeds)'],
-  r.cells.map((c) => [c.recipe, c.batchNorm, c.n, c.row, interval(c.testAccuracy), diff(c.differenceToNone), c.posthocBound ? c.posthocBound.mean.toExponential(2) : '—', c.aprioriBound ? c.aprioriBound.mean.toExponential(2) : '—', c.seconds.toFixed(0)]),
-));
-console.log();
+// One table per study and n: the recipe, BatchNorm mode and n head it.
+const studies = [...new Set(r.cells.map((c) => `${c.recipe}, BatchNorm ${c.batchNorm}, n = ${c.n}`))];
+for (const study of studies) {
+  console.log(`**${study}**\n`);
+  console.log(table(
+    ['row', 'test accuracy % (mean ± 95%, range)', 'minus none, paired (95%)', 'post hoc bound (mean)', 'a priori bound (mean)', 'seconds (all seeds)'],
+    r.cells.filter((c) => `${c.recipe}, BatchNorm ${c.batchNorm}, n = ${c.n}` === study)
+      .map((c) => [c.row, interval(c.testAccuracy), diff(c.differenceToNone), c.posthocBound ? c.posthocBound.mean.toExponential(2) : '—', c.aprioriBound ? c.aprioriBound.mean.toExponential(2) : '—', c.seconds.toFixed(0)]),
+  ));
+  console.log();
+}
+// MARS-SP against every other regulariser of its study, paired by seed (the paper's claims 2 and 3).
+const studyOf = (x) => `${x.recipe}, BatchNorm ${x.batchNorm}, n = ${x.n}`;
+const pairs = studies.flatMap((study) => {
+  const of = (row) => r.runs.filter((x) => studyOf(x) === study && x.row === row).sort((a, b) => a.seed - b.seed);
+  const mars = of('mars-sp');
+  return mars.length ? ['frobenius-sp', 'mars-penalty', 'l2-sp', 'delta', 'bss'].filter((row) => of(row).length === mars.length)
+    .map((row) => [study, row, diff(summarise(mars.map((x, i) => x.testAccuracy - of(row)[i].testAccuracy)))]) : [];
+});
+if (pairs.length) console.log(table(['study', 'other row', 'MARS-SP minus it, paired (95%)'], pairs) + '\n');
+// BatchNorm statistics frozen minus updated, per row, paired by seed: the same recipe, n and row in both modes.
+const frozen = r.cells.filter((c) => c.batchNorm === 'freeze').flatMap((c) => {
+  const of = (mode) => r.runs.filter((x) => x.recipe === c.recipe && x.n === c.n && x.row === c.row && x.batchNorm === mode).sort((a, b) => a.seed - b.seed);
+  const [f, u] = [of('freeze'), of('update')];
+  return u.length === f.length ? [[`${c.recipe}, n = ${c.n}`, c.row, diff(summarise(f.map((x, i) => x.testAccuracy - u[i].testAccuracy)))]] : [];
+});
+if (frozen.length) console.log(table(['recipe, n', 'row', 'frozen minus updated BatchNorm statistics, paired (95%)'], frozen) + '\n');
+// How far each row moved the backbone: per run the largest and the median MARS distance over its weight tensors, averaged over seeds.
+const moved = studies.flatMap((study) => [...new Set(r.runs.filter((x) => studyOf(x) === study).map((x) => x.row))].map((row) => {
+  const per = r.runs.filter((x) => studyOf(x) === study && x.row === row)
+    .map((x) => x.distances.filter((d) => d.name.startsWith('backbone.')).map((d) => d.mars).sort((a, b) => a - b));
+  const mean = (f) => (per.reduce((a, d) => a + f(d), 0) / per.length).toFixed(2);
+  return [study, row, mean((d) => d.at(-1)), mean((d) => d[Math.floor(d.length / 2)])];
+}));
+console.log(table(['study', 'row', 'largest backbone MARS distance', 'median backbone MARS distance'], moved) + '\n');
 const fmt = (v) => (typeof v === 'number' ? v.toPrecision(3) : String(v));
 console.log(table(
   ['cell', 'trials', 'chosen setting', 'cross-validated accuracy %', 'seconds'],
