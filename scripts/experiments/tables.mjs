@@ -15,18 +15,18 @@ const diff = (s) => (s ? `${s.mean >= 0 ? '+' : ''}${pct(s.mean)} (${pct(s.low)}
 const table = (header, rows) => [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((x) => `| ${x.join(' | ')} |`)].join('\n');
 
 // One table per study and n: the recipe, BatchNorm mode and n head it.
-const studies = [...new Set(r.cells.map((c) => `${c.recipe}, BatchNorm ${c.batchNorm}, n = ${c.n}`))];
+const studyOf = (x) => `${x.recipe}, BatchNorm ${x.batchNorm}, n = ${x.n}`;
+const studies = [...new Set(r.cells.map(studyOf))];
 for (const study of studies) {
   console.log(`**${study}**\n`);
   console.log(table(
     ['row', 'test accuracy % (mean ± 95%, range)', 'minus none, paired (95%)', 'post hoc bound (mean)', 'a priori bound (mean)', 'seconds (all seeds)'],
-    r.cells.filter((c) => `${c.recipe}, BatchNorm ${c.batchNorm}, n = ${c.n}` === study)
+    r.cells.filter((c) => studyOf(c) === study)
       .map((c) => [c.row, interval(c.testAccuracy), diff(c.differenceToNone), c.posthocBound ? c.posthocBound.mean.toExponential(2) : '—', c.aprioriBound ? c.aprioriBound.mean.toExponential(2) : '—', c.seconds.toFixed(0)]),
   ));
   console.log();
 }
 // MARS-SP against every other regulariser of its study, paired by seed (the paper's claims 2 and 3).
-const studyOf = (x) => `${x.recipe}, BatchNorm ${x.batchNorm}, n = ${x.n}`;
 const pairs = studies.flatMap((study) => {
   const of = (row) => r.runs.filter((x) => studyOf(x) === study && x.row === row).sort((a, b) => a.seed - b.seed);
   const mars = of('mars-sp');
