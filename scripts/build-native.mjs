@@ -15,6 +15,7 @@ import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { explainNotFound, findLibTorch, variantOf } from '../lib/native/find-libtorch.mjs';
+import { wheelCudaToolkit } from './cuda-toolkit.mjs';
 
 export const NAPI_VERSION = 8;
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -58,6 +59,27 @@ function run(command, args, env = {}) {
   if (r.status !== 0) fail(`${command} ${r.signal ? `was killed by ${r.signal}` : `exited with status ${r.status}`} (its output is above)`);
 }
 
+/** The CMake settings that point a CUDA build at its toolkit: the wheels' beside torch, else CMake's own search. */
+function cudaSettings(libtorch, out) {
+  const toolkit = wheelCudaToolkit(libtorch, out);
+  if (toolkit) {
+    console.error(`CUDA toolkit: PyPI's wheels beside torch (${toolkit.root})`);
+    return [`--CDCUDA_TOOLKIT_ROOT_DIR=${toolkit.root}`, `--CDCUDAToolkit_ROOT=${toolkit.root}`, `--CDCMAKE_CUDA_COMPILER=${toolkit.nvcc}`];
+  }
+  const nvcc = spawnSync('nvcc', ['--version']);
+  if (!process.env.CUDA_HOME && (nvcc.error || nvcc.status !== 0)) {
+    fail(`LibTorch ${libtorch.version} is built for CUDA ${libtorch.cuda}, and its build needs CUDA's compiler: install it beside torch (\`pip install "cuda-toolkit[nvcc,cccl,crt,cudart,nvvm]==${libtorch.cuda}.*"\`), or set CUDA_HOME to a CUDA ${libtorch.cuda} toolkit`);
+  }
+  return [];
+}
+
+/** Says, in one line, what a build without Gloo's headers leaves out (the build goes on). */
+export function warnWithoutGloo(libtorch) {
+  if (!libtorch.distributedDefines.includes('MARS_WITH_GLOO')) {
+    console.error('mars-finetune build: Gloo\'s headers were not found, so this build leaves out distributed training on CPU; install libgloo-dev (Debian/Ubuntu) and build again to have it.');
+  }
+}
+
 function requireCmake() {
   const r = spawnSync('cmake', ['--version'], { encoding: 'utf8' });
   if (r.error || r.status !== 0) fail('cmake is not on PATH: install it (Debian: `apt-get install cmake g++`; or `pip install cmake`)');
@@ -87,17 +109,19 @@ export function writeManifest(dir, libtorch, builder) {
   return manifest;
 }
 
-export function build(argv) {
+/** Builds against `libtorch` (a find-libtorch description), or the one findLibTorch() chooses. */
+export function build(argv, libtorch) {
   const gyp = argv.includes('--gyp');
   const debug = argv.includes('--debug');
   const bench = argv.includes('--bench');
   const outIndex = argv.indexOf('--out');
   const out = resolve(root, outIndex >= 0 ? argv[outIndex + 1] : bench ? 'build-bench' : 'build');
   const binary = bench ? 'mars_bench.node' : 'mars_finetune.node';
-  const { found, tried } = findLibTorch();
+  const { found, tried } = libtorch ? { found: libtorch, tried: [] } : findLibTorch();
   if (!found) fail(explainNotFound(tried));
   console.error(`LibTorch ${found.version} (${found.cuda ? `CUDA ${found.cuda}` : 'CPU'}) from ${found.source}: ${found.cmakePrefix}`);
   requireTools([gyp ? 'node-gyp' : 'cmake-js', 'node-addon-api']);
+  warnWithoutGloo(found);
   const jobs = String(Math.max(1, cpus().length));
   const include = resolve(requireHere('node-addon-api').include_dir);
   if (gyp) {
@@ -105,13 +129,16 @@ export function build(argv) {
     run(process.execPath, [resolveBin('node-gyp', 'node-gyp'), 'rebuild', `--jobs=${jobs}`, ...(debug ? ['--debug'] : [])]);
   } else {
     requireCmake();
-    const cuda = found.cuda ? [`--CDMARS_CUDA_ARCHITECTURES=${process.env.MARS_CUDA_ARCHITECTURES ?? CUDA_ARCHITECTURES.cmake}`] : [];
+    const cuda = found.cuda ? [`--CDMARS_CUDA_ARCHITECTURES=${process.env.MARS_CUDA_ARCHITECTURES ?? CUDA_ARCHITECTURES.cmake}`, ...cudaSettings(found, out)] : [];
     run(process.execPath, [
       resolveBin('cmake-js', 'cmake-js'),
       'build',
       '--out', out,
       '--parallel', jobs,
       `--CDCMAKE_PREFIX_PATH=${found.cmakePrefix}`,
+      // LibTorch's CMake files look for its libraries after the system's
+      // folders: without this a wheel's headers would meet Debian's libtorch.so.
+      `--CDCMAKE_LIBRARY_PATH=${found.libDir}`,
       `--CDNODE_ADDON_API_DIR=${include}`,
       ...cuda,
       ...(bench ? ['--CDMARS_BENCH=ON'] : []),

@@ -8,12 +8,22 @@
 # TorchScript network drawn at random just now (scripts/unseen-net.py), a short
 # `mars-ft finetune` of it on the embedded target set, and that the variant
 # package is the binary that loaded. Run after `npm run pack:all`.
+#   bash scripts/check-pack.sh                  Debian's LibTorch: the CPU variant
+#   bash scripts/check-pack.sh --python PYTHON  a virtual environment's torch, as a
+#       user who activated it has it (its bin/ first on PATH): with PyPI's torch
+#       2.11, the cu130 variant, which must also report CUDA built in and not
+#       available here, and refuse `--device cuda` with ERR_DEVICE
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-python=${PYTHON_WITH_TORCH:-/usr/bin/python3}
+python=/usr/bin/python3
+if [ "${1:-}" = --python ]; then
+  python=${2:?--python needs an interpreter}
+  export PATH="$(dirname "$python"):$PATH"
+fi
 version=$(node -p "require('./package.json').version")
 variant=$(node lib/native/find-libtorch.mjs --field variant)
+echo "== the LibTorch found: $variant"
 main="$root/pack/mars-finetune-$version.tgz"
 prebuilt="$root/pack/mars-finetune-$variant-$version.tgz"
 for f in "$main" "$prebuilt"; do
@@ -62,9 +72,17 @@ test -s "$work/run/model.pt"
 echo "== the prebuilt variant is what loaded"
 node --input-type=module -e "
   import { runtimeInfo } from 'mars-finetune';
-  const { binary, libtorchVersion } = runtimeInfo();
+  const { binary, libtorchVersion, builtWithCuda, cudaAvailable } = runtimeInfo();
   if (binary.origin !== '@mars-finetune/$variant') throw new Error('loaded ' + binary.origin + ', not the variant package');
-  console.log('loaded', binary.origin, 'on LibTorch', libtorchVersion, 'from', binary.libtorch.libDir);"
+  if (builtWithCuda !== '$variant'.includes('-cu')) throw new Error('builtWithCuda is ' + builtWithCuda + ' in $variant');
+  console.log('loaded', binary.origin, 'on LibTorch', libtorchVersion, 'from', binary.libtorch.libDir, '; CUDA built in:', builtWithCuda, ', available:', cudaAvailable);"
+
+if [[ $variant == *-cu* ]] && [ "$(node --input-type=module -e "import { runtimeInfo } from 'mars-finetune'; console.log(runtimeInfo().cudaAvailable)")" = false ]; then
+  echo "== --device cuda without a GPU: ERR_DEVICE, saying why"
+  if out=$(npx mars-ft finetune --backbone "$work/unseen.pt" --train "idx:$target/train-images.idx.gz,$target/train-labels.idx.gz" \
+      --per-class 5 --epochs 1 --device cuda --out "$work/run-cuda" 2>&1); then echo "--device cuda ran without a GPU?"; exit 1; fi
+  grep -F "ERR_DEVICE" <<<"$out" && grep -iE "no (CUDA )?GPU|driver" <<<"$out" || { echo "$out"; exit 1; }
+fi
 test ! -e "$work/app/node_modules/mars-finetune/build"
 if [ -e "$work/called" ]; then echo "a compiler was called:"; cat "$work/called"; exit 1; fi
 echo "check-pack: the installed tarballs work without a compiler"

@@ -4,18 +4,25 @@
 //    each variant of `libtorchVariants` as an optional dependency at the same
 //    version (the checkout's own package.json does not: npm ci would look for
 //    them in the registry);
-//  - the variant package for the LibTorch found here,
+//  - one variant package per entry of `libtorchVariants`,
 //    @mars-finetune/<platform>-<arch>-torch<X.Y>-<cpu|cuXYZ> (the addon and its
-//    manifest, with os/cpu fields), built from source now;
-//  - the variant tarballs built on other machines and kept in variants/ (the
-//    CUDA one comes from the lent GPU machine: scripts/gpu-release/).
-//   node scripts/pack-all.mjs [--no-main] [--no-variant] [--unlisted] [--out DIR]
-// --unlisted packs a variant that package.json does not list (a trial build).
+//    manifest, with os/cpu fields), each built from source now against the
+//    LibTorch this machine has for it: Debian's libtorch-dev for the CPU
+//    variant, PyPI's CUDA torch in scripts/setup-torch2.sh's environment for
+//    the cu130 one (a CUDA LibTorch builds without a GPU). Variants are built
+//    here, in CI, rather than kept as committed binaries: the tarball then
+//    always holds the sources and LibTorch the tests just ran on.
+//   node scripts/pack-all.mjs [--no-main] [--no-variant] [--here] [--out DIR]
+// A listed variant with no LibTorch here fails the run, naming what to
+// install; --here packs only the variants this machine can build (and a
+// LibTorch found here that package.json does not list, for a trial).
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { libtorchCandidates, libtorchOfPython, variantOf } from '../lib/native/find-libtorch.mjs';
 import { build } from './build-native.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -24,8 +31,8 @@ const outIndex = argv.indexOf('--out');
 const out = resolve(root, outIndex >= 0 ? argv[outIndex + 1] : 'pack');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const SCOPE = '@mars-finetune';
-/** npm's file name for a package's tarball. */
-const tarballName = (name, version) => `${name.replace(/^@/, '').replace('/', '-')}-${version}.tgz`;
+/** scripts/setup-torch2.sh's environment: PyPI's torch 2.11, for the CUDA variant. */
+const TORCH2_PYTHON = join(process.env.MARS_FT_TORCH2_VENV ?? join(homedir(), '.cache', 'mars-finetune', 'torch2.11'), 'bin', 'python');
 
 function npmPack(dir) {
   const file = execFileSync('npm', ['pack', '--silent', '--pack-destination', out], { cwd: dir, encoding: 'utf8' }).trim().split('\n').pop();
@@ -51,13 +58,17 @@ function packMain() {
   return npmPack(dir);
 }
 
-function packVariant() {
-  const { dir: built, manifest } = build(['--out', 'build-variant']);
+/** The LibTorches this machine has, one per variant: the usual search, then setup-torch2.sh's environment. */
+function libtorchesHere() {
+  const found = [...libtorchCandidates(), ...(existsSync(TORCH2_PYTHON) ? [libtorchOfPython(TORCH2_PYTHON)] : [])];
+  const byVariant = new Map();
+  for (const c of found.filter((c) => c.ok)) if (!byVariant.has(variantOf(c))) byVariant.set(variantOf(c), c);
+  return byVariant;
+}
+
+function packVariant(variant, libtorch) {
+  const { dir: built, manifest } = build(['--out', `build-variant/${variant}`], libtorch);
   const name = `${SCOPE}/${manifest.variant}`;
-  if (!pkg.libtorchVariants.includes(manifest.variant) && !argv.includes('--unlisted')) {
-    console.error(`${manifest.variant} is not in package.json's libtorchVariants: add it there (the main package then lists it), or pass --unlisted for a trial`);
-    process.exit(1);
-  }
   const dir = stage(name);
   for (const f of ['mars_finetune.node', 'manifest.json']) copyFileSync(join(built, f), join(dir, f));
   copyFileSync(join(root, 'LICENSE'), join(dir, 'LICENSE'));
@@ -79,23 +90,7 @@ function packVariant() {
     libtorch: { version: lib.version, cuda: lib.cuda, cxx11Abi: lib.cxx11Abi },
   };
   writeFileSync(join(dir, 'package.json'), JSON.stringify(variantPkg, null, 2) + '\n');
-  return { file: npmPack(dir), variant: manifest.variant };
-}
-
-/** Variant tarballs built elsewhere (variants/), for this version, unless built here just now. */
-function copyKept(builtHere) {
-  const kept = join(root, 'variants');
-  if (!existsSync(kept)) return [];
-  const files = [];
-  for (const f of readdirSync(kept).filter((f) => f.endsWith(`-${pkg.version}.tgz`))) {
-    if (builtHere && f === tarballName(`${SCOPE}/${builtHere}`, pkg.version)) continue;
-    copyFileSync(join(kept, f), join(out, f));
-    files.push(join(out, f));
-  }
-  for (const f of readdirSync(kept).filter((f) => f.endsWith('.tgz') && !f.endsWith(`-${pkg.version}.tgz`))) {
-    console.error(`skipped variants/${f}: not version ${pkg.version} (rebuild it: scripts/gpu-release/README.md)`);
-  }
-  return files;
+  return npmPack(dir);
 }
 
 const sha256 = (file) =>
@@ -107,12 +102,15 @@ const sha256 = (file) =>
 mkdirSync(out, { recursive: true });
 const written = [];
 if (!argv.includes('--no-main')) written.push(packMain());
-let builtHere;
 if (!argv.includes('--no-variant')) {
-  const v = packVariant();
-  written.push(v.file);
-  builtHere = v.variant;
+  const here = libtorchesHere();
+  const missing = pkg.libtorchVariants.filter((v) => !here.has(v));
+  if (missing.length && !argv.includes('--here')) {
+    console.error(`pack:all: no LibTorch here for ${missing.join(', ')}: the CPU variant builds against Debian's libtorch-dev (scripts/setup-debian.sh), the cu130 one against PyPI's torch 2.11 (bash scripts/setup-torch2.sh); or pass --here to pack only what this machine can build`);
+    process.exit(1);
+  }
+  const wanted = argv.includes('--here') ? [...here.keys()] : pkg.libtorchVariants;
+  for (const variant of wanted) written.push(packVariant(variant, here.get(variant)));
 }
-written.push(...copyKept(builtHere));
 rmSync(join(out, '.stage'), { recursive: true, force: true });
 for (const f of written) console.log(`${basename(f)}  ${(statSync(f).size / 1e6).toFixed(2)} MB  sha256 ${await sha256(f)}`);

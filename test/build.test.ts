@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/paths.js';
+import { runtimeInfo } from '../lib/index.js';
+import semver from 'semver';
 
 const project = mkdtempSync(join(tmpdir(), 'mars-build-'));
 const installed = join(project, 'node_modules', 'mars-finetune');
@@ -62,5 +64,34 @@ describe('mars-ft build', () => {
     expect(r.output).toContain('[ERR_BUILD]');
     const load = spawnSync(process.execPath, ['--input-type=module', '-e', `import(${JSON.stringify(join(installed, 'dist', 'index.js'))}).then((m) => m.runtimeInfo())`], { cwd: project, encoding: 'utf8' });
     expect(load.status).not.toBe(0);
+  });
+});
+
+describe('what a build leaves out', () => {
+  it('a LibTorch without Gloo\'s headers: one line naming the package to install', () => {
+    const warn = (defines: string[]) => spawnSync(process.execPath, ['--input-type=module', '-e',
+      `const { warnWithoutGloo } = await import(${JSON.stringify(join(ROOT, 'scripts', 'build-native.mjs'))}); warnWithoutGloo({ distributedDefines: ${JSON.stringify(defines)} });`,
+    ], { encoding: 'utf8' }).stderr;
+    expect(warn([]).trim().split('\n')).toEqual([expect.stringMatching(/leaves out distributed training on CPU; install libgloo-dev/)]);
+    expect(warn(['USE_C10D_GLOO', 'MARS_WITH_GLOO'])).toBe('');
+  });
+
+  it('the build the tests run on has Gloo (scripts/setup-debian.sh installs its headers)', () => {
+    expect(runtimeInfo().distributedBackends).toContain('gloo');
+  });
+});
+
+describe('the install', () => {
+  it('every runtime dependency accepts the oldest Node.js the package promises', () => {
+    const root = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } };
+    const oldest = semver.minVersion(root.engines.node)!.version;
+    // npm's own list of the production tree, every level, as folders.
+    const folders = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim().split('\n').slice(1);
+    expect(folders.length).toBeGreaterThan(20);
+    const refused = folders.flatMap((folder) => {
+      const { name, version, engines } = JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8')) as { name: string; version: string; engines?: { node?: string } };
+      return engines?.node && !semver.satisfies(oldest, engines.node) ? [`${name}@${version} needs node ${engines.node}`] : [];
+    });
+    expect(refused, `the package promises node ${root.engines.node}`).toEqual([]);
   });
 });

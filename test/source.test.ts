@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { computeBound, DataLoader, fromArrays, load, openDataset, tensor } from '../lib/index.js';
 import { composeClassifier, probeBackbone } from '../lib/train/head.js';
-import { PYTHON, ROOT } from './helpers/paths.js';
+import { PYTHON, ROOT, SYSTEM_PYTHON } from './helpers/paths.js';
 
 const MAKE = join(ROOT, 'scripts', 'source', 'make.py');
 const RESNET = join(ROOT, 'scripts', 'backbone', 'resnet.py');
@@ -33,7 +33,7 @@ const readRecord = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as S
 function make(args: SourceRecord['arguments']): string {
   const out = mkdtempSync(join(tmpdir(), 'mars-source-'));
   const flags = Object.entries(args).flatMap(([k, v]) => [`--${k}`, String(v)]);
-  execFileSync(PYTHON, [MAKE, out, ...flags, '--workers', '1'], { stdio: 'ignore' });
+  execFileSync(SYSTEM_PYTHON, [MAKE, out, ...flags, '--workers', '1'], { stdio: 'ignore' });
   return out;
 }
 

@@ -18,6 +18,7 @@ export interface LibTorchRefused {
 }
 export type LibTorchCandidate = LibTorchFound | LibTorchRefused;
 export function libtorchCandidates(): LibTorchCandidate[];
+export function libtorchOfPython(python: string): LibTorchCandidate;
 export function libtorchOfBuild(built: { source: string; libDir: string }): LibTorchCandidate;
 export function findLibTorch(): { found: LibTorchFound | null; tried: LibTorchCandidate[] };
 export function explainNotFound(tried: LibTorchCandidate[]): string;

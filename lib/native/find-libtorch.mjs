@@ -107,7 +107,8 @@ function fromEnv(dir) {
 // Finds torch's folder without importing it (an import loads all of LibTorch: seconds).
 const PY_PROBE = 'import importlib.util as u; s = u.find_spec("torch"); print(s.submodule_search_locations[0] if s and s.submodule_search_locations else "")';
 
-function fromPython(python) {
+/** The LibTorch inside the torch package of one Python interpreter. */
+export function libtorchOfPython(python) {
   const source = `python3 torch (${python})`;
   let dir;
   try {
@@ -166,7 +167,7 @@ export function pythons() {
  */
 export function libtorchCandidates() {
   if (process.env.LIBTORCH) return [fromEnv(process.env.LIBTORCH)];
-  return [...pythons().map(fromPython), fromSystem()];
+  return [...pythons().map(libtorchOfPython), fromSystem()];
 }
 
 /** The first usable LibTorch, or null; `tried` lists every candidate and why it was passed over. */

@@ -60,6 +60,8 @@ export interface NativeRuntimeInfo {
   builtWithCuda: boolean;
   cudaAvailable: boolean;
   cudaDeviceCount: number;
+  /** c10d's backends this binary was built with (`gloo`: CPU, `nccl`: CUDA); empty: no distributed training. */
+  distributedBackends: ('gloo' | 'nccl')[];
   cxx11Abi: boolean;
   napiVersion: number;
   threads: number;

@@ -1,6 +1,6 @@
 /**
  * TorchScript modules: load a file exported from PyTorch, inspect it, run it,
- * save it. Everything that computes runs on a worker thread.
+ * save it. Everything that computes runs on the addon's compute thread.
  */
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -12,6 +12,7 @@ import { codeOf, hasCode, MarsError } from '../errors.js';
 import { native } from '../native/loader.js';
 import type { NativeModule, NativeTensor, ParameterInfo } from '../native/surface.js';
 import { HandleOwner } from './handle.js';
+import { usableDevice } from './runtime.js';
 import { Tensor } from './tensor.js';
 
 export type { ParameterInfo, LayerKind, Dtype } from '../native/surface.js';
@@ -97,7 +98,7 @@ export class Module extends HandleOwner<NativeModule> {
 
   /** Moves parameters and buffers to `device` in place. */
   async to(device: string): Promise<this> {
-    await this.handle.to(parseOptions(DeviceSchema, device, 'device'));
+    await this.handle.to(usableDevice(parseOptions(DeviceSchema, device, 'device')));
     return this;
   }
 
@@ -146,7 +147,7 @@ export async function load(path: string, options?: LoadOptions): Promise<Module>
   if (!info.isFile()) throw new MarsError('ERR_TORCHSCRIPT_LOAD', `cannot load TorchScript file '${path}': not a regular file`);
   if (info.size === 0) throw new MarsError('ERR_TORCHSCRIPT_LOAD', `cannot load TorchScript file '${path}': the file is empty`);
   await checkArchive(path);
-  const loaded = await native().loadModule(path, o.device, o.extraFiles).catch((e: unknown) => {
+  const loaded = await native().loadModule(path, usableDevice(o.device), o.extraFiles).catch((e: unknown) => {
     // Keep other native codes (a bad device, say) as they are; a load failure gets the fix.
     if (!hasCode(e, 'ERR_TORCHSCRIPT_LOAD')) throw e;
     const hint = `; is it a TorchScript file? Export it from PyTorch with torch.jit.script(model).save('${basename(path)}')`;

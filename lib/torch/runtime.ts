@@ -15,6 +15,25 @@ export function runtimeInfo(): RuntimeInfo {
 }
 
 /**
+ * `device` once this process can use it, else ERR_DEVICE saying why: a CUDA
+ * device needs a binary built with CUDA, a GPU that CUDA's driver sees, and
+ * an index below the GPU count.
+ */
+export function usableDevice(device: string): string {
+  if (device === 'cpu') return device;
+  const info = native().info();
+  if (!info.builtWithCuda) {
+    throw new MarsError('ERR_DEVICE', `device '${device}' needs CUDA, and this binary is built for a CPU LibTorch (${info.libtorchVersion}): install PyTorch with CUDA and its variant (README: Install), or use 'cpu'`);
+  }
+  if (!info.cudaAvailable) {
+    throw new MarsError('ERR_DEVICE', `device '${device}' needs a GPU, and CUDA found none here: no NVIDIA GPU or no NVIDIA driver on this machine (the binary and LibTorch ${info.libtorchVersion} have CUDA built in); use 'cpu'`);
+  }
+  const index = Number(device.split(':')[1] ?? 0);
+  if (index >= info.cudaDeviceCount) throw new MarsError('ERR_DEVICE', `device '${device}' does not exist: this machine has ${info.cudaDeviceCount} GPU(s), cuda:0 to cuda:${info.cudaDeviceCount - 1}`);
+  return device;
+}
+
+/**
  * Sets LibTorch's intra-op thread count for this process, from the next
  * computation on. The default is what PyTorch picks: OMP_NUM_THREADS (or
  * MKL_NUM_THREADS) when set, else one thread per physical core.

@@ -7,6 +7,7 @@ import { TensorOptionsSchema, ToOptionsSchema, type TensorOptions, type ToOption
 import { MarsError } from '../errors.js';
 import { native } from '../native/loader.js';
 import { HandleOwner } from './handle.js';
+import { usableDevice } from './runtime.js';
 import type { Dtype, NativeTensor } from '../native/surface.js';
 
 /** The typed array a tensor of dtype `D` reads back into. */
@@ -86,7 +87,7 @@ export class Tensor<D extends Dtype = Dtype> extends HandleOwner<NativeTensor> {
   /** A tensor on another device and/or of another dtype (this one's data when nothing changes); copies off the event loop. */
   async to<T extends Dtype = D>(options: ToOptions & { dtype?: T }): Promise<Tensor<T>> {
     const o = parseOptions(ToOptionsSchema, options, 'to options');
-    return new Tensor<T>(await this.handle.to(o.device ?? null, o.dtype ?? null));
+    return new Tensor<T>(await this.handle.to(o.device ? usableDevice(o.device) : null, o.dtype ?? null));
   }
 }
 

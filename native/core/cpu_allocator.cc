@@ -16,6 +16,7 @@
 #include <c10/core/Allocator.h>
 #include <c10/core/CPUAllocator.h>
 #include <sys/mman.h>
+#include <torch/version.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -84,13 +85,24 @@ void* Acquire(size_t bytes) {
   return static_cast<char*>(base) + kHeader;
 }
 
+// LibTorch 2.3 made allocate() non-const and added copy_data().
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+#define MARS_ALLOCATOR_2_3
+#define MARS_ALLOCATE_CONST
+#else
+#define MARS_ALLOCATE_CONST const
+#endif
+
 class CachingCpuAllocator final : public c10::Allocator {
  public:
-  c10::DataPtr allocate(size_t bytes) const override {
+  c10::DataPtr allocate(size_t bytes) MARS_ALLOCATE_CONST override {
     void* user = Acquire(bytes);
     return {user, user, &Release, c10::Device(c10::DeviceType::CPU)};
   }
   c10::DeleterFnPtr raw_deleter() const override { return &Release; }
+#ifdef MARS_ALLOCATOR_2_3
+  void copy_data(void* dest, const void* src, std::size_t count) const override { default_copy_data(dest, src, count); }
+#endif
 };
 
 }  // namespace

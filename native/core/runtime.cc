@@ -91,6 +91,15 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   out.Set("builtWithCuda", false);
 #endif
   out.Set("cudaAvailable", torch::cuda::is_available());
+  // c10d's backends compiled in: each needs its library's headers at build time.
+  Napi::Array backends = Napi::Array::New(env);
+#ifdef MARS_WITH_GLOO
+  backends.Set(backends.Length(), "gloo");
+#endif
+#ifdef MARS_WITH_NCCL
+  backends.Set(backends.Length(), "nccl");
+#endif
+  out.Set("distributedBackends", backends);
   out.Set("cudaDeviceCount", static_cast<double>(torch::cuda::device_count()));
   out.Set("cxx11Abi", static_cast<bool>(_GLIBCXX_USE_CXX11_ABI));
   out.Set("napiVersion", NAPI_VERSION);

@@ -80,7 +80,7 @@ c10::intrusive_ptr<Comm> MakeBackend(const GroupSpec& s, const c10::intrusive_pt
                                                     : c10d::ProcessGroupGloo::createDefaultDevice());
     return c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, s.rank, s.worldSize, options);
 #else
-    throw CodedError("ERR_DISTRIBUTED", "this build of the addon has no Gloo (its headers were not found at build time)");
+    throw CodedError("ERR_DISTRIBUTED", "this build of the addon has no Gloo (its headers were not found at build time): install libgloo-dev (Debian/Ubuntu) and rebuild with `npx mars-ft build`");
 #endif
   }
 #ifdef MARS_WITH_NCCL

@@ -400,9 +400,11 @@ void Finish(const at::Tensor& w, const Working& k, bool wrote) {
   if (!w.is_inference()) w.unsafeGetTensorImpl()->bump_version();
 }
 
+#ifndef MARS_WITH_CUDA
 [[noreturn]] void NoCuda() {
   throw CodedError("ERR_DEVICE", "this build of mars-finetune has no CUDA kernels");
 }
+#endif
 
 // ---------------------------------------------------------------------------
 // CPU drivers

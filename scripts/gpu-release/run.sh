@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# The CUDA variant, built and checked where it can be: a machine with an
-# NVIDIA GPU, PyTorch 2.x with CUDA for its python3, cmake and nvcc, and no
-# network. From the repository root, after scripts/gpu-release/prepare.sh made
-# .devcarry/gpu-release/ (main tarball, npm cache, npm):
+# The CUDA variant, checked where it can be: a machine with an NVIDIA GPU,
+# PyTorch 2.11 with CUDA 13.0 for its python3, and no network. The variant
+# is the one CI builds and tests on CPU machines (npm run pack:all), carried
+# here by prepare.sh, so what is checked is exactly what users install.
+# From the repository root, after scripts/gpu-release/prepare.sh made
+# .devcarry/gpu-release/ (main and variant tarballs, npm cache, npm):
 #   NODE_DIR=/path/to/node OUT=/path/to/results bash scripts/gpu-release/run.sh
 # (without NODE_DIR, the node.xz that `prepare.sh --with-node` carried)
-#  1. builds the variant package for python3's LibTorch with
-#     `node scripts/pack-all.mjs --no-main` (build tools from the carried cache);
-#  2. installs the carried main tarball and that variant into an empty project,
-#     offline, with npm's default settings and every compiler a failing stub;
-#  3. runs check.mjs there (its header says what it compares).
-# Writes to OUT: gpu-release.json (every check and figure), machine.json, the
-# variant's tarball, build.log and run.log. Ends within about 9 minutes.
+#  1. installs the carried main tarball and the variant for python3's
+#     LibTorch into an empty project, offline, with npm's default settings
+#     and every compiler a failing stub;
+#  2. runs check.mjs there (its header says what it compares).
+# Writes to OUT: gpu-release.json (every check and figure), machine.json and
+# run.log. Ends within about 9 minutes.
 set -uo pipefail
 OUT=${OUT:-/tmp/gpu-release}
 mkdir -p "$OUT"
@@ -27,7 +28,7 @@ fail() { echo "gpu-release: $1"; exit 1; }
 if [ -z "${NODE_DIR:-}" ] && [ -f "$carry/node.xz" ]; then
   NODE_DIR=/tmp/node && mkdir -p "$NODE_DIR/bin" && xz -dc "$carry/node.xz" > "$NODE_DIR/bin/node" && chmod +x "$NODE_DIR/bin/node"
 fi
-[ -x "${NODE_DIR:-}/bin/node" ] || fail "NODE_DIR must name an unpacked Node.js >= 20.17 (NODE_DIR/bin/node), or carry prepare.sh --with-node's node.xz"
+[ -x "${NODE_DIR:-}/bin/node" ] || fail "NODE_DIR must name an unpacked Node.js >= 20.19 (NODE_DIR/bin/node), or carry prepare.sh --with-node's node.xz"
 export PATH="$NODE_DIR/bin:$PATH"
 if ! command -v npm >/dev/null; then
   # A bare node binary: npm comes from the carried tarball.
@@ -53,29 +54,10 @@ node -e '
   require("node:fs").writeFileSync(process.argv[1] + "/machine.json", JSON.stringify(facts, null, 2) + "\n");
   console.log(facts);' "$OUT"
 
-stage "build tools from the carried npm cache"
-npm install --offline --cache "$carry/npm-cache" --prefix /tmp/tools --no-audit --no-fund \
-  "cmake-js@$(node -p "require('./package.json').devDependencies['cmake-js']")" \
-  "node-addon-api@$(node -p "require('./package.json').devDependencies['node-addon-api']")" || fail "the build tools did not install offline"
-
-stage "build the CUDA variant package"
 variant=$(node lib/native/find-libtorch.mjs --field variant) || fail "no LibTorch found"
-listed=$(node -p "require('./package.json').libtorchVariants.includes('$variant')")
-echo "variant $variant (listed in package.json: $listed)"
-unlisted=""; [ "$listed" = true ] || unlisted="--unlisted"
-build() { NODE_PATH=/tmp/tools/node_modules timeout "$1" node scripts/pack-all.mjs --no-main $unlisted --out /tmp/pack >> "$OUT/build.log" 2>&1; }
-build_start=$(date +%s)
-if ! build 360; then
-  echo "the release build (every GPU generation) failed after $(( $(date +%s) - build_start )) s; the end of build.log:"; tail -20 "$OUT/build.log"
-  [ "$(elapsed)" -lt 200 ] || fail "no time left to retry"
-  echo "retrying for this GPU only" | tee -a "$OUT/build.log"
-  MARS_CUDA_ARCHITECTURES=native TORCH_CUDA_ARCH_LIST="$(python3 -c 'import torch; print("%d.%d" % torch.cuda.get_device_capability())')" build 300 \
-    || { tail -30 "$OUT/build.log"; fail "the build failed (build.log)"; }
-fi
-echo "built in $(( $(date +%s) - build_start )) s"
-tarball="/tmp/pack/mars-finetune-$variant-$version.tgz"
-cp "$tarball" "$OUT/" && sha256sum "$tarball" && ls -l "$tarball"
-grep -h "CUDA_ARCHITECTURES\|MARS_CUDA" build-variant/CMakeCache.txt || true
+tarball="$carry/mars-finetune-$variant-$version.tgz"
+[ -f "$tarball" ] || fail "$tarball is missing: this machine's LibTorch needs $variant, and prepare.sh carries the variants npm run pack:all built"
+sha256sum "$tarball"
 
 stage "install main + variant into an empty project: offline, npm defaults, no compiler"
 stubs=/tmp/stubs

@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES, PYTHON } from './paths.js';
+import { FIXTURES, PYTHON, ROOT, SYSTEM_PYTHON } from './paths.js';
 
 export interface FixtureMeta {
   input: number[];
@@ -31,8 +31,14 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-/** Runs Python code with torch available and returns its stdout parsed as JSON. */
-export function python<T>(code: string, args: string[] = []): T {
-  const out = execFileSync(PYTHON, ['-c', code, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+/** Runs Python code (by default with the suite's torch) and returns its stdout parsed as JSON. */
+export function python<T>(code: string, args: string[] = [], interpreter = PYTHON): T {
+  const out = execFileSync(interpreter, ['-c', code, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   return JSON.parse(out) as T;
+}
+
+/** TensorBoard event files as the independent reader test/logs/read_events.py (crcmod, no torch) sees them. */
+export function readEventFiles<T>(files: string[]): T {
+  const script = join(ROOT, 'test', 'logs', 'read_events.py');
+  return python<T>(`import runpy, sys; sys.argv = ["read", *sys.argv[1:]]; runpy.run_path(${JSON.stringify(script)}, run_name="__main__")`, files, SYSTEM_PYTHON);
 }

@@ -42,6 +42,18 @@ export interface OracleJob {
   freezeBackbone?: boolean;
 }
 
+/**
+ * The classifier file converted to float64 by PyTorch (integer buffers stay
+ * int64): the comparisons of weights after optimiser steps run in float64 on
+ * both sides, where reduction-order noise is about 1e-16 of a sum's terms
+ * rather than 6e-8 (test/finetune-oracle.test.ts says why that matters).
+ */
+export function toFloat64(file: string): string {
+  const out = file.replace(/\.pt$/, '-f64.pt');
+  python(`import json, sys, torch; m = torch.jit.load(sys.argv[1]); m.double(); torch.jit.save(m, sys.argv[2]); print(json.dumps(0))`, [file, out]);
+  return out;
+}
+
 /** Trains the classifier file in plain PyTorch on the batches; every parameter and buffer afterwards. */
 export function runOracle(dir: string, name: string, job: OracleJob): Record<string, number[]> {
   const optimizer = { name: 'adam', lr: 1e-4, momentum: 0.9, nesterov: false, weightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, amsgrad: true, ...job.optimizer };

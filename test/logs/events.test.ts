@@ -7,8 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fineTune, openDataset, type EpochEnd } from '../../lib/index.js';
-import { fixturePath, python } from '../helpers/fixtures.js';
-import { ROOT } from '../helpers/paths.js';
+import { fixturePath, python, readEventFiles } from '../helpers/fixtures.js';
 
 interface Histo { min: number; max: number; num: number; sum: number; sum_squares: number; bucket_limit: number[]; bucket: number[] }
 interface Event { wall_time: number; step: number; file_version?: string; values: { tag: string; simple_value?: number; histo?: Histo }[] }
@@ -19,8 +18,7 @@ const logDir = join(mkdtempSync(join(tmpdir(), 'mars-logs-')), 'logs');
 let history: EpochEnd[];
 let events: Event[];
 
-const readEvents = (files: string[]) =>
-  python<{ file: string; events: Event[] }[]>(`import runpy, sys; sys.argv = ["read", *${JSON.stringify(files)}]; runpy.run_path(${JSON.stringify(join(ROOT, 'test/logs/read_events.py'))}, run_name="__main__")`);
+const readEvents = (files: string[]) => readEventFiles<{ file: string; events: Event[] }[]>(files);
 
 beforeAll(async () => {
   const train = await openDataset(spec('train'), { classes: [7, 8], perClass: 12, seed: 1 });

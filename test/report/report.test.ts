@@ -9,9 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fixturePath, python } from '../helpers/fixtures.js';
+import { fixturePath, readEventFiles } from '../helpers/fixtures.js';
 import { runCli } from '../helpers/cli.js';
-import { ROOT } from '../helpers/paths.js';
 import { photoFolder } from './photos.js';
 
 const CLASSES = { 5: 'sandal', 7: 'sneaker', 9: 'ankle-boot' };
@@ -55,9 +54,7 @@ describe('mars-ft finetune on photos of mixed sizes', () => {
 
     const logs = join(out, 'logs');
     const files = readdirSync(logs).filter((f) => f.startsWith('events.out.tfevents.')).map((f) => join(logs, f));
-    const read = python<{ events: { step: number; file_version?: string; values: { tag: string; simple_value?: number }[] }[] }[]>(
-      `import runpy, sys; sys.argv = ["read", *${JSON.stringify(files)}]; runpy.run_path(${JSON.stringify(join(ROOT, 'test/logs/read_events.py'))}, run_name="__main__")`,
-    );
+    const read = readEventFiles<{ events: { step: number; file_version?: string; values: { tag: string; simple_value?: number }[] }[] }[]>(files);
     const events = read[0]!.events;
     expect(events[0]!.file_version).toBe('brain.Event:2');
     expect(events.slice(1).map((e) => e.step)).toEqual([1, 2, 3]);

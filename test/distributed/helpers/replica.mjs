@@ -1,7 +1,8 @@
 // One rank of a two-rank job for the equivalence tests (run from dist/, so
 // `npm run build:ts` first): joins the job, trains every case of the job file
 // on its shard of each batch (items rank, rank + 2, ..., as DistributedSampler
-// deals them), and rank 0 writes each case's final tensors as JSON.
+// deals them) in float64, as the tests' model files are, and rank 0
+// writes each case's final tensors as JSON.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -30,7 +31,7 @@ for (const c of job.cases) {
     const x = new Float32Array(xb.buffer, xb.byteOffset, xb.byteLength / 4);
     const y = new Int32Array(yb.buffer, yb.byteOffset, yb.byteLength / 4);
     const mine = Array.from({ length: y.length / 2 }, (_, i) => rank + 2 * i);
-    const xs = new Float32Array(mine.length * itemSize);
+    const xs = new Float64Array(mine.length * itemSize);
     mine.forEach((item, i) => xs.set(x.subarray(item * itemSize, (item + 1) * itemSize), i * itemSize));
     await trainer.step(tensor(xs, [mine.length, ...job.xshape.slice(1)]), tensor(Int32Array.from(mine, (item) => y[item])));
   }
