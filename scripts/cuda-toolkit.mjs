@@ -5,10 +5,11 @@
 // torch was built with. LibTorch's CMake files expect a toolkit laid out as
 // NVIDIA's installer lays it out (bin/nvcc, include/, lib64/ with unversioned
 // .so names, lib64/stubs/libcuda.so), so this writes that layout as symlinks
-// into the build folder. The driver stub only satisfies CMake's CUDA::cuda_driver
-// target; the addon links with --as-needed and never records it (a binary that
-// needed libcuda.so.1 would not load on a machine without a GPU driver).
-import { spawnSync } from 'node:child_process';
+// into the build folder. The driver library (libcuda) comes with NVIDIA's
+// driver, not with a wheel, and the addon must never need it (it would not
+// load on a machine without a GPU driver): lib64/stubs/libcuda.so, which
+// only satisfies CMake's CUDA::cuda_driver target, is a link to the CUDA
+// runtime the addon links anyway, and the addon links with --as-needed.
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -54,7 +55,6 @@ export function wheelCudaToolkit(libtorch, dir) {
     if (existsSync(join(part, 'nvvm')) && !existsSync(join(root, 'nvvm'))) symlinkSync(join(part, 'nvvm'), join(root, 'nvvm'));
   }
   mkdirSync(join(root, 'lib64', 'stubs'), { recursive: true });
-  const stub = spawnSync('cc', ['-shared', '-x', 'c', '-', '-o', join(root, 'lib64', 'stubs', 'libcuda.so'), '-Wl,-soname,libcuda.so.1'], { input: '' });
-  if (stub.status !== 0) throw new Error(`could not write the CUDA driver stub with cc: ${stub.stderr}`);
+  symlinkSync(join(root, 'lib64', 'libcudart.so'), join(root, 'lib64', 'stubs', 'libcuda.so'));
   return { root, nvcc: join(root, 'bin', 'nvcc') };
 }

@@ -10,9 +10,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=$(bash scripts/setup-torch2.sh | tail -n 1)
-build="build-variant/$(PYTHON="$python" node lib/native/find-libtorch.mjs --field variant)"
-PYTHON="$python" node scripts/build-native.mjs --out "$build"
-# The binary's manifest leads the loader to its LibTorch; PYTHON stays unset,
-# so that LibTorch discovery in the tests is what a user's would be.
+# PYTHON puts torch 2.11 first in LibTorch discovery, for the build and for
+# the binary MARS_FT_BINARY names (tests of the discovery itself unset both).
+export PYTHON="$python"
+build="build-variant/$(node lib/native/find-libtorch.mjs --field variant)"
+node scripts/build-native.mjs --out "$build"
 export MARS_FT_TEST_PYTHON="$python" MARS_FT_BINARY="$PWD/$build/Release/mars_finetune.node"
 npx vitest run "$@"

@@ -62,7 +62,7 @@ describe('mars-ft build', () => {
     expect(r.output).toMatch(/CMAKE_CXX_COMPILER|CXX compiler|stub compiler refuses/); // its own output came through
     expect(r.output).toContain('mars-finetune build failed');
     expect(r.output).toContain('[ERR_BUILD]');
-    const load = spawnSync(process.execPath, ['--input-type=module', '-e', `import(${JSON.stringify(join(installed, 'dist', 'index.js'))}).then((m) => m.runtimeInfo())`], { cwd: project, encoding: 'utf8' });
+    const load = spawnSync(process.execPath, ['--input-type=module', '-e', `import(${JSON.stringify(join(installed, 'dist', 'index.js'))}).then((m) => m.runtimeInfo())`], { cwd: project, encoding: 'utf8', env: { ...process.env, MARS_FT_BINARY: '' } });
     expect(load.status).not.toBe(0);
   });
 });

@@ -31,7 +31,8 @@ function loadWith(env: Record<string, string>): Loaded {
     } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
     encoding: 'utf8',
-    env: { ...process.env, MARS_FT_NO_PROBE: '', LIBTORCH: '', ...env },
+    // Nothing of the suite's own choice of binary or Python (scripts/test-torch2.sh sets them) reaches the child.
+    env: { ...process.env, MARS_FT_NO_PROBE: '', LIBTORCH: '', MARS_FT_BINARY: '', PYTHON: '', ...env },
   });
   return { ...(JSON.parse(r.stdout.trim() || '{}') as Omit<Loaded, 'status'>), status: r.status };
 }
