@@ -81,7 +81,7 @@ if [[ $variant == *-cu* ]] && [ "$(node --input-type=module -e "import { runtime
   echo "== --device cuda without a GPU: ERR_DEVICE, saying why"
   if out=$(npx mars-ft finetune --backbone "$work/unseen.pt" --train "idx:$target/train-images.idx.gz,$target/train-labels.idx.gz" \
       --per-class 5 --epochs 1 --device cuda --out "$work/run-cuda" 2>&1); then echo "--device cuda ran without a GPU?"; exit 1; fi
-  grep -F "ERR_DEVICE" <<<"$out" && grep -iE "no (CUDA )?GPU|driver" <<<"$out" || { echo "$out"; exit 1; }
+  grep -F "ERR_DEVICE" <<<"$out" && grep -qiE "no (NVIDIA )?GPU|driver" <<<"$out" || { echo "$out"; exit 1; }
 fi
 test ! -e "$work/app/node_modules/mars-finetune/build"
 if [ -e "$work/called" ]; then echo "a compiler was called:"; cat "$work/called"; exit 1; fi

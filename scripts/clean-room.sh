@@ -22,7 +22,9 @@
 #   ~/.cache/mars-finetune/clean-room), OUT (default /tmp/clean-room-<date>:
 #   clean-room.log with everything, demo.log, tests.log, test-results.json).
 # Exits non-zero if any stage fails; mounts are undone on any exit.
-# Cost: measured ...
+# Cost (measured 2026-12-07, 2 cores): the bare root 54 s the first time
+# (debootstrap; a 90 MB tarball after) and 9 s reused; setup + demo 7.5 min;
+# setup + tests 8.5 min: about 17 minutes in all.
 set -euo pipefail
 PATH=$PATH:/usr/sbin:/sbin   # debootstrap and chroot live there; `su` without - drops them
 
