@@ -8,9 +8,9 @@
 #   bash scripts/setup-torch2.sh     prints the environment's python on its last line
 # The environment and the downloaded wheels live outside the checkout
 # (MARS_FT_TORCH2_VENV, default ~/.cache/mars-finetune/torch2.11; the wheels
-# in ~/.cache/mars-finetune/wheels, since pip's own cache keeps nothing where
-# the registry says not to), so a rerun, or a fresh clone on the same
-# machine, reuses both; a fresh machine downloads about 3.3 GB once. The
+# in ~/.cache/mars-finetune/wheels, since pip's own cache kept nothing on
+# this project's machines), so a rerun, or a fresh clone on the same
+# machine, reuses both; a fresh machine downloads 2.7 GB once. The
 # environment is remade only when requirements.txt changes (its hash is
 # stamped in it); every file is checked against the hashes locked there.
 # Needs Debian's python3 and python3-venv (scripts/setup-debian.sh installs them).
