@@ -1,12 +1,13 @@
 // The loader picks the binary that fits the LibTorch it finds, loads LibTorch
 // from wherever LIBTORCH says, and refuses everything else with one error
 // that names both versions and the fix.
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/paths.js';
+import { explainFailure } from '../lib/native/explain.js';
 
 const built = join(ROOT, 'build', 'Release');
 const manifest = JSON.parse(readFileSync(join(built, 'manifest.json'), 'utf8')) as { libtorch: { version: string; libDir: string; [k: string]: unknown } };
@@ -20,21 +21,32 @@ interface Loaded {
   status: number | null;
 }
 
-/** Loads the package in a fresh process; returns the error code and message, or 'ok' with the binary and the LibTorch files mapped. */
-function loadWith(env: Record<string, string>): Loaded {
-  const script = `
+const LOAD_SCRIPT = `
     const { runtimeInfo } = await import(${JSON.stringify(join(ROOT, 'dist', 'index.js'))});
     try {
       const { binary } = runtimeInfo();
       const libraries = process.report.getReport().sharedObjects.filter((f) => /lib(torch|c10)/.test(f));
       console.log(JSON.stringify({ code: 'ok', message: '', binary, libraries }));
     } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-    encoding: 'utf8',
-    // Nothing of the suite's own choice of binary or Python (scripts/test-torch2.sh sets them) reaches the child.
-    env: { ...process.env, MARS_FT_NO_PROBE: '', LIBTORCH: '', MARS_FT_BINARY: '', PYTHON: '', ...env },
+// Nothing of the suite's own choice of binary or Python (scripts/test-torch2.sh sets them) reaches the child.
+const childEnv = (env: Record<string, string>) => ({ ...process.env, MARS_FT_NO_PROBE: '', LIBTORCH: '', MARS_FT_BINARY: '', PYTHON: '', ...env });
+const parseLoaded = (stdout: string, status: number | null): Loaded => ({ ...(JSON.parse(stdout.trim() || '{}') as Omit<Loaded, 'status'>), status });
+
+/** Loads the package in a fresh process; returns the error code and message, or 'ok' with the binary and the LibTorch files mapped. */
+function loadWith(env: Record<string, string>): Loaded {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', LOAD_SCRIPT], { encoding: 'utf8', env: childEnv(env) });
+  return parseLoaded(r.stdout, r.status);
+}
+
+/** loadWith, in a process that runs beside the caller. */
+function loadBeside(env: Record<string, string>): Promise<Loaded> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', LOAD_SCRIPT], { env: childEnv(env), stdio: ['ignore', 'pipe', 'ignore'] });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve(parseLoaded(stdout, status)));
   });
-  return { ...(JSON.parse(r.stdout.trim() || '{}') as Omit<Loaded, 'status'>), status: r.status };
 }
 
 /** A copy of the built binary in its own folder, with the manifest changed by `edit`. */
@@ -147,6 +159,30 @@ describe('loader', () => {
   it('refuses a binary for another platform', () => {
     const r = loadWith({ MARS_FT_BINARY: variant('platform', (m) => Object.assign(m, { platform: 'win32' })) });
     expect(r.message).toContain('built for win32-');
+  });
+
+  it('six processes that test-load a new binary at once all load it, and leave one verdict and no temporary file', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'mars-loader-cache-'));
+    const binary = variant('concurrent', () => {});
+    const results = await Promise.all(Array.from({ length: 6 }, () => loadBeside({ MARS_FT_BINARY: binary, TMPDIR: cache })));
+    expect(results.map((r) => r.code)).toEqual(new Array(6).fill('ok'));
+    const [folder] = readdirSync(cache);
+    expect(folder).toMatch(/^mars-finetune-probes-/);
+    expect(readdirSync(join(cache, folder!))).toEqual([expect.stringMatching(/^[0-9a-f]{40}\.ok$/)]);
+  });
+
+  it('a test load that loaded the binary and then crashed at exit does not refuse it', () => {
+    // Every process of this load crashes as it exits, the test load's child included.
+    const crash = join(work, 'crash-at-exit.cjs');
+    writeFileSync(crash, "process.on('exit', () => process.kill(process.pid, 'SIGSEGV'));\n");
+    const r = loadWith({ MARS_FT_BINARY: variant('crash-at-exit', () => {}), TMPDIR: mkdtempSync(join(tmpdir(), 'mars-loader-cache-')), NODE_OPTIONS: `--require ${crash}` });
+    expect(r.code).toBe('ok');
+  });
+
+  it('a test load killed by a signal before the binary loaded says so, and does not guess a LibTorch mismatch', () => {
+    const why = explainFailure('some output\nits last line\n', 'SIGSEGV');
+    expect(why).toBe('the test load was killed by SIGSEGV before the binary had loaded; its last output: its last line');
+    expect(explainFailure('', 'SIGKILL')).toBe('the test load was killed by SIGKILL before the binary had loaded');
   });
 
   it('survives a corrupt binary: the test load fails in the child, not in the caller', () => {

@@ -4,13 +4,14 @@
  * and the Graf et al. reconstruction of Gouk et al.'s Theorem 1.
  */
 import { MarsError } from '../errors.js';
+import { Owned } from '../util/owned.js';
 import { parseOptions } from '../util/parse-options.js';
 import { native } from '../native/loader.js';
 import type { ModuleGraph } from '../native/surface.js';
 import type { Module } from '../torch/module.js';
 import { aprioriClass, checkRadiiKeys, posthocClass, type BoundMode, type MeasuredPart, type NetworkTensors } from './classes.js';
 import { grafReconstruction, spectralBound, type GrafReconstruction, type SpectralBound } from './comparison.js';
-import { openData, probeInputs, summarise, type OpenedData } from './data.js';
+import { openData, probeInputs, summarise, withInputs, type OpenedData } from './data.js';
 import { marginBound, type MarginBound } from './generalisation.js';
 import { initialNetwork, resolveModule } from './init.js';
 import { checkAborted, maxOf, measureLayers, spectralNorms, type LayerMeasure } from './measure.js';
@@ -126,7 +127,7 @@ const PROBE_BATCHES = [13, 17, 19, 23, 29, 31, 37, 41, 43, 47];
 /** The forward graph with shapes from a run on a batch size that no other axis of the data has. */
 async function exportGraph(model: Module, first: InputBatch): Promise<{ graph: ModuleGraph; batch: number }> {
   for (const batch of PROBE_BATCHES) {
-    const graph = await native().boundGraph(model.handle, (await probeInputs(first, batch).to({ device: model.device })).handle);
+    const graph = await withInputs(probeInputs(first, batch), model.device, (x) => native().boundGraph(model.handle, x.handle));
     if (!graph.values.some((v) => v.param === undefined && v.shape?.slice(1).includes(batch))) return { graph, batch };
   }
   throw new MarsError('ERR_BOUND_UNSUPPORTED', `bound not available: every probe batch size (${PROBE_BATCHES.join(', ')}) is also the size of another axis of the network's values`);
@@ -153,12 +154,16 @@ async function planFor(model: Module, first: InputBatch): Promise<BoundPlan> {
  */
 export async function computeBound(options: BoundOptions): Promise<BoundReport> {
   const o = parseOptions(BoundOptionsSchema, options, 'bound options');
-  const [model, init] = [await resolveModule(o.model), await resolveModule(o.init)];
+  // Networks it loaded from files, and the initial network it builds, are its own to free.
+  const owned = new Owned();
+  const model = typeof o.model === 'string' ? owned.add(await resolveModule(o.model)) : o.model;
+  const init = typeof o.init === 'string' ? owned.add(await resolveModule(o.init)) : o.init;
   const wasTraining = model.training;
   model.eval();
   let data: OpenedData | undefined;
   try {
     const initial = await initialNetwork(model, init);
+    owned.add(initial.network);
     const net: NetworkTensors = { tensors: new Map([...model.parameters(), ...model.buffers()].map((p) => [p.name, p])), zeroed: new Set(initial.zeroed) };
     if (o.radii) checkRadiiKeys(o.radii, net);
     data = await openData(o.data, o.batchSize);
@@ -198,5 +203,6 @@ export async function computeBound(options: BoundOptions): Promise<BoundReport> 
   } finally {
     await data?.close();
     model.train(wasTraining);
+    owned.dispose();
   }
 }

@@ -69,10 +69,14 @@ async function outputs(module: Module, x: Tensor): Promise<{ values: Float32Arra
   const out = await module.forward(x).catch((e: unknown) => {
     throw hasCode(e, 'ERR_UNSUPPORTED_OUTPUT') ? new MarsError('ERR_BOUND_UNSUPPORTED', `bound not available: the network must return one tensor of logits (${(e as Error).message})`) : e;
   });
-  if (out.shape.length !== 2 || out.dtype !== 'float32') {
-    throw new MarsError('ERR_BOUND_UNSUPPORTED', `the network must return float32 logits of shape [batch, classes], it returned ${out.dtype} [${out.shape.join(', ')}]`);
+  try {
+    if (out.shape.length !== 2 || out.dtype !== 'float32') {
+      throw new MarsError('ERR_BOUND_UNSUPPORTED', `the network must return float32 logits of shape [batch, classes], it returned ${out.dtype} [${out.shape.join(', ')}]`);
+    }
+    return { values: (out.data() as Float32Array).slice(), K: out.shape[1] as number };
+  } finally {
+    out.dispose();
   }
-  return { values: out.data() as Float32Array, K: out.shape[1] as number };
 }
 
 /** Opens the data and reads its first batch; ERR_DATA when there is none. */
@@ -90,13 +94,25 @@ export async function openData(data: BoundData, batchSize: number): Promise<Open
   return { first, batches: all(), close: async () => void (await it.return?.()) };
 }
 
-/** `count` inputs for the graph's shape run: the first batch's, repeated as needed. */
-export function probeInputs(first: InputBatch, count: number): Tensor {
+/** Runs `run` on a batch's inputs as a tensor on `device`, freed afterwards. */
+export async function withInputs<T>(batch: InputBatch, device: string, run: (x: Tensor) => Promise<T>): Promise<T> {
+  const host = tensor(batch.inputs, batch.shape);
+  const x = await host.to({ device });
+  try {
+    return await run(x);
+  } finally {
+    x.dispose();
+    host.dispose();
+  }
+}
+
+/** `count` inputs for the graph's shape run: the first batch's, repeated as needed (labels unused). */
+export function probeInputs(first: InputBatch, count: number): InputBatch {
   const [b = 0, ...item] = first.shape;
   const per = first.inputs.length / b;
   const out = new Float32Array(count * per);
   for (let i = 0; i < count; i++) out.set(first.inputs.subarray((i % b) * per, ((i % b) + 1) * per), i * per);
-  return tensor(out, [count, ...item]);
+  return { inputs: out, shape: [count, ...item], labels: new Int32Array(count) };
 }
 
 /** One pass over the data with the fine-tuned `model` and the initial `initial` network (both in eval mode). */
@@ -111,8 +127,7 @@ export async function summarise(data: OpenedData, model: Module, initial: Module
   for await (const batch of data.batches) {
     checkAborted(signal, `after ${m} inputs`);
     d = checkBatch(batch, m === 0 ? undefined : d);
-    const x = await tensor(batch.inputs, batch.shape).to({ device: model.device });
-    const [f, f0] = [await outputs(model, x), await outputs(initial, x)];
+    const [f, f0] = await withInputs(batch, model.device, async (x) => [await outputs(model, x), await outputs(initial, x)]);
     if (K === 0) [K, initSquares] = [f.K, new Float64Array(f.K)];
     for (const v of batch.inputs) {
       X = Math.max(X, Math.abs(v));

@@ -10,11 +10,11 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { Dataset } from '../data/dataset.js';
-import { DataLoader } from '../data/loader.js';
+import { DataLoader, type Batch } from '../data/loader.js';
 import type { SkippedItem } from '../data/options.js';
 import { fileStore } from '../data/sources/files.js';
 import { MarsError } from '../errors.js';
-import { tensor } from '../torch/tensor.js';
+import { tensor, type Tensor } from '../torch/tensor.js';
 import { parseOptions } from '../util/parse-options.js';
 import type { Classifier, Prediction } from './classifier.js';
 
@@ -73,6 +73,21 @@ function loaderFor(model: Classifier, data: Dataset, o: z.output<typeof ApplyOpt
   });
 }
 
+/**
+ * Runs `run` on a batch's inputs as a tensor (the loader's own, when it built
+ * one natively; else a tensor over its array), then frees the tensor and
+ * hands the batch back to the loader, whatever `run` did.
+ */
+async function withInputs<T>(loader: DataLoader, b: Batch, run: (x: Tensor) => Promise<T>): Promise<T> {
+  const x = b.tensor ?? tensor(b.inputs, b.shape);
+  try {
+    return await run(x);
+  } finally {
+    x.dispose();
+    loader.release(b);
+  }
+}
+
 /** The `topK` most probable classes of each image file (folders: every image in them) or dataset item. */
 export async function classify(model: Classifier, input: readonly string[] | Dataset, options?: ApplyOptions): Promise<Classified[]> {
   const o = parseOptions(ApplyOptionsSchema, options, 'classify options');
@@ -85,8 +100,9 @@ export async function classify(model: Classifier, input: readonly string[] | Dat
   }
   const out: Classified[] = [];
   const skipped: SkippedItem[] = [];
-  for await (const b of loaderFor(model, data, o, skipped).epoch(0)) {
-    const predictions = await model.predict(tensor(b.inputs, b.shape), { topK: o.topK });
+  const loader = loaderFor(model, data, o, skipped);
+  for await (const b of loader.epoch(0)) {
+    const predictions = await withInputs(loader, b, (x) => model.predict(x, { topK: o.topK }));
     predictions.forEach((p, i) => out.push({ key: data.key(b.indices[i]!), index: b.indices[i]!, predictions: p }));
   }
   for (const s of skipped) out.push({ key: data.key(s.index), index: s.index, predictions: [], error: { code: 'ERR_DATA_FILE', message: s.reason } });
@@ -102,13 +118,22 @@ export async function evaluate(model: Classifier, dataset: Dataset, options?: Om
   }
   const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   let loss = 0;
-  for await (const b of loaderFor(model, dataset, o).epoch(0)) {
-    const logits = (await model.logits(tensor(b.inputs, b.shape))).toArray();
-    for (let i = 0; i < b.labels.length; i++) {
+  const loader = loaderFor(model, dataset, o);
+  for await (const b of loader.epoch(0)) {
+    const labels = b.labels.slice();
+    const logits = await withInputs(loader, b, async (x) => {
+      const out = await model.logits(x);
+      try {
+        return out.toArray();
+      } finally {
+        out.dispose();
+      }
+    });
+    for (let i = 0; i < labels.length; i++) {
       const row = logits.slice(i * k, (i + 1) * k);
       const max = Math.max(...row);
       const logSum = max + Math.log(row.reduce((a, v) => a + Math.exp(v - max), 0));
-      const label = b.labels[i]!;
+      const label = labels[i]!;
       loss += logSum - row[label]!;
       confusion[label]![row.indexOf(max)]!++;
     }

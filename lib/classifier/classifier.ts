@@ -52,14 +52,19 @@ export class Classifier extends HandleOwner<NativeModule> {
     }
     const x = inputs instanceof Float32Array ? tensor(inputs, [inputs.length / n, ...this.itemShape]) : inputs;
     this.module.eval();
-    return this.module.forward(x);
+    try {
+      return await this.module.forward(x);
+    } finally {
+      if (x !== inputs) x.dispose();
+    }
   }
 
   /** The `topK` most probable classes of each input, most probable first. */
   async predict(inputs: Tensor | Float32Array, { topK = 5 }: { topK?: number } = {}): Promise<Prediction[][]> {
     const logits = await this.logits(inputs);
     const [batch, classes] = logits.shape as [number, number];
-    const values = logits.data() as Float32Array;
+    const values = (logits.data() as Float32Array).slice();
+    logits.dispose();
     const out: Prediction[][] = [];
     for (let b = 0; b < batch; b++) {
       const row = values.subarray(b * classes, (b + 1) * classes);

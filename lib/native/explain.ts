@@ -60,9 +60,14 @@ export function explainFailure(stderr: string, signal: string | null): string {
   if (missing) return `the test load cannot find ${missing[1]}`;
   const symbol = stderr.match(/undefined symbol: (\S+)/);
   if (symbol) return `LibTorch's symbols do not match (undefined symbol ${symbol[1]}): it was built against another LibTorch version or C++ ABI`;
-  if (signal) return `the test load crashed (${signal}) while loading the binary, which points to a LibTorch mismatch`;
-  const last = stderr.trim().split('\n').filter(Boolean).pop() ?? 'no output';
-  return `the test load failed: ${last}`;
+  if (signal) return `the test load was killed by ${signal} before the binary had loaded${lastLine(stderr)}`;
+  return `the test load failed: ${stderr.trim().split('\n').filter(Boolean).pop() ?? 'no output'}`;
+}
+
+/** `; its last output: …`, or nothing when it printed nothing. */
+function lastLine(stderr: string): string {
+  const last = stderr.trim().split('\n').filter(Boolean).pop();
+  return last ? `; its last output: ${last}` : '';
 }
 
 const BUILD = 'npm install --save-dev cmake-js node-addon-api && npx mars-ft build';

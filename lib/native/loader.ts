@@ -14,11 +14,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
 import { MarsError } from '../errors.js';
 import { libtorchCandidates, libtorchLibraries, libtorchOfBuild, type LibTorchCandidate, type LibTorchFound } from './find-libtorch.mjs';
 import { describeLibTorch, explainFailure, explainNoBinary, mismatch, type BuildManifest, type Refusal } from './explain.js';
@@ -106,6 +107,21 @@ function preload(libtorch: LibTorchFound): void {
 }
 
 const LOADED = 'mars-finetune: the test load succeeded';
+// The test load's limit. A healthy load takes about a second, and a minute on
+// a machine busy with four other processes loading LibTorch (its hundreds of
+// libraries are read from disk); a load that has not finished in ten minutes is stuck.
+const PROBE_TIMEOUT_MS = 600_000;
+
+/** The folder of test-load verdicts: one per user, as the verdicts of another user's files mean nothing here. */
+function probeCacheDir(): string {
+  let user: string;
+  try {
+    user = String(userInfo().uid);
+  } catch {
+    user = 'shared';
+  }
+  return join(tmpdir(), `mars-finetune-probes-${user}`);
+}
 
 /** Test-loads the binary with this LibTorch in a child process (once per binary and LibTorch); null when it loads. */
 function probe(path: string, libtorch: LibTorchFound): string | null {
@@ -115,19 +131,27 @@ function probe(path: string, libtorch: LibTorchFound): string | null {
   const key = createHash('sha1')
     .update([path, stat.mtimeMs, stat.size, ...libs, process.env.LD_LIBRARY_PATH ?? '', process.version].join('\0'))
     .digest('hex');
-  const cacheDir = join(tmpdir(), 'mars-finetune-probes');
+  const cacheDir = probeCacheDir();
   const marker = join(cacheDir, `${key}.ok`);
   if (existsSync(marker)) return null;
   const script = `const LIBS = ${JSON.stringify(libs)};${PRELOAD}\nrequire(${JSON.stringify(path)}).info();console.log('${LOADED}');`;
-  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: PROBE_TIMEOUT_MS, killSignal: 'SIGKILL' });
   // A child that loaded the binary and then failed at exit judged nothing about the fit: only a failed load refuses.
-  if (r.status !== 0 && !(r.stdout ?? '').includes(LOADED)) return explainFailure(r.stderr ?? '', r.signal);
+  if (r.status !== 0 && !(r.stdout ?? '').includes(LOADED)) {
+    if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT') return `the test load did not finish in ${PROBE_TIMEOUT_MS / 60_000} minutes`;
+    return explainFailure(r.stderr ?? '', r.signal);
+  }
+  // Written under a name of its own, then renamed: processes that probe at
+  // once each write their own file, and the rename is atomic. An empty
+  // marker: its existence is the verdict.
+  const own = `${marker}.${process.pid}.${Date.now()}.tmp`;
   try {
-    // An empty marker: its existence is the verdict, so no partial write can mislead.
     mkdirSync(cacheDir, { recursive: true });
-    writeFileSync(marker, '');
+    writeFileSync(own, '');
+    renameSync(own, marker);
   } catch {
     // A cache we cannot write only costs the next process another probe.
+    rmSync(own, { force: true });
   }
   return null;
 }
@@ -193,14 +217,28 @@ function load(): Loaded {
   throw new MarsError('ERR_NATIVE_LOAD', explainNoBinary(refusals, found, packageInfo()));
 }
 
+/**
+ * Loads the addon once. When the process exits (process.exit(), an uncaught
+ * error) its LibTorch's static destructors run, so a step still computing on
+ * the compute thread would crash the exit: the process's 'exit' stops the
+ * addon's threads first. A worker thread's exit ends only that thread, while
+ * the addon's threads serve the whole process: there it does nothing.
+ */
+function loaded(): Loaded {
+  if (!cached) {
+    cached = load();
+    const { addon } = cached;
+    if (isMainThread) process.once('exit', () => addon.stopForExit());
+  }
+  return cached;
+}
+
 /** The loaded addon; throws ERR_NATIVE_LOAD explaining every refused binary and LibTorch, with the fix. */
 export function native(): NativeAddon {
-  cached ??= load();
-  return cached.addon;
+  return loaded().addon;
 }
 
 /** The binary the addon was loaded from (loading it first if need be). */
 export function loadedBinary(): LoadedBinary {
-  cached ??= load();
-  return cached.binary;
+  return loaded().binary;
 }

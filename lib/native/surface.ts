@@ -241,6 +241,8 @@ export interface NativeAddon {
   manualSeed(seed: number): void;
   /** Returns the CPU allocator's cached blocks (memory of freed tensors kept for reuse) to the system. */
   trimCpuCache(): void;
+  /** The compute and image threads finish what they run and take nothing more: for the process's exit. */
+  stopForExit(): void;
   boundGraph(module: NativeModule, sample: NativeTensor): Promise<ModuleGraph>;
   measureLayer(layer: NativeLayerInput): Promise<NativeLayerMeasure>;
   foldBatchNorm(weight: NativeTensor, bias: NativeTensor | null, bn: NativeBatchNorm): Promise<{ weight: NativeTensor; bias: NativeTensor; scale: NativeTensor }>;

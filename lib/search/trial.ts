@@ -145,12 +145,13 @@ export async function runTrial(ctx: TrialContext, task: TrialTask, onEpoch?: (e:
     };
     const partial = () => ({ repeat: split.repeat, fold: split.fold, count: validation.size, epochs: scores, ...scores.at(-1)! });
     try {
-      await fineTune({
+      const fitted = await fineTune({
         ...ctx.base, regulariser, optimizer, threads: ctx.threads,
         train: ctx.train.subset(split.train), validation,
         signal: signal ? AbortSignal.any([signal, pruner.signal]) : pruner.signal,
         onEpochEnd,
       });
+      fitted.model.dispose();  // a trial keeps its scores, not its weights
     } catch (e) {
       if (signal?.aborted) throw e;
       if (pruner.signal.aborted && hasCode(e, 'ERR_ABORTED')) return record('pruned', pooled(folds, partial()));

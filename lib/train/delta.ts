@@ -33,7 +33,8 @@ async function features(backbone: Module, head: HeadShape, loader: DataLoader) {
   const rows: Float32Array[] = [];
   const labels: number[] = [];
   for await (const b of loader.epoch(0)) {
-    const out = await backbone.forward(tensor(b.inputs, b.shape));
+    using x = b.tensor ?? tensor(b.inputs, b.shape);
+    using out = await backbone.forward(x);
     const data = out.data() as Float32Array;
     const [n, c] = out.shape as [number, number];
     const spatial = head.pool ? data.length / (n * c) : 1;
@@ -47,6 +48,7 @@ async function features(backbone: Module, head: HeadShape, loader: DataLoader) {
       rows.push(row);
     }
     labels.push(...b.labels);
+    loader.release(b);
   }
   const c = head.featureDim;
   const matrix = new Float32Array(rows.length * c);
@@ -89,8 +91,9 @@ export async function deltaChannelWeights(backbone: Module, head: HeadShape, loa
  */
 export async function channelWeightsFromFeatures(matrix: Float32Array, labels: Int32Array, c: number, numClasses: number, seed = 0): Promise<Float32Array> {
   const n = labels.length;
-  const probe = await composeClassifier(new Module(native().identityModule()), { featureDim: c, pool: false }, numClasses, seed);
-  const trainer = await Trainer.create(probe, {
+  using identity = new Module(native().identityModule());
+  using probe = await composeClassifier(identity, { featureDim: c, pool: false }, numClasses, seed);
+  using trainer = await Trainer.create(probe, {
     regulariser: { method: 'l2-sp', extractor: 0, classifier: 0.01 },
     optimizer: { name: 'adam', lr: PROBE_LR, amsgrad: false },
     pool: false,
@@ -98,10 +101,16 @@ export async function channelWeightsFromFeatures(matrix: Float32Array, labels: I
   for (let epoch = 0; epoch < PROBE_EPOCHS; epoch++) {
     for (let start = 0; start < n; start += PROBE_BATCH) {
       const end = Math.min(n, start + PROBE_BATCH);
-      await trainer.step(tensor(matrix.slice(start * c, end * c), [end - start, c]), tensor(labels.slice(start, end)));
+      using x = tensor(matrix.slice(start * c, end * c), [end - start, c]);
+      using y = tensor(labels.slice(start, end));
+      await trainer.step(x, y);
     }
   }
-  const lossWith = async (x: Float32Array) => (await trainer.evaluate(tensor(x, [n, c]), tensor(labels))).loss / n;
+  using y = tensor(labels);
+  const lossWith = async (features: Float32Array) => {
+    using x = tensor(features, [n, c]);
+    return (await trainer.evaluate(x, y)).loss / n;
+  };
   const base = await lossWith(matrix);
   const weights = new Float32Array(c);
   for (let k = 0; k < c; k++) {

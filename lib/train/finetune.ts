@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseOptions } from '../util/parse-options.js';
 import { ensureOutputDir } from '../util/output-dir.js';
+import { Owned } from '../util/owned.js';
 import { sweepStaleTemporaries } from '../util/atomic-write.js';
 import { composeClassifier, probeBackbone, type HeadShape } from './head.js';
 import { saveCheckpoint, type CheckpointMeta, type RunPosition } from '../classifier/checkpoint.js';
@@ -102,7 +103,10 @@ export async function evaluateSplit(trainer: Trainer, loader: DataLoader, group?
 
 /** (C, H, W) of the items as the evaluation transforms deliver them. */
 async function itemShapeOf(loader: DataLoader): Promise<number[]> {
-  for await (const b of loader.epoch(0)) return b.shape.slice(1);
+  for await (const b of loader.epoch(0)) {
+    loader.release(b);
+    return b.shape.slice(1);
+  }
   throw new MarsError('ERR_DATA', 'the training data is empty');
 }
 
@@ -194,10 +198,21 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   }
 }
 
+/** Runs the training; what it makes it frees whatever way it ends, all but the result's model. */
 async function train(o: ParsedFineTuneOptions, classNames: string[], group?: ProcessGroup): Promise<FineTuneResult> {
+  const owned = new Owned();
+  try {
+    return await trainOwning(o, classNames, owned, group);
+  } finally {
+    owned.dispose();
+  }
+}
+
+async function trainOwning(o: ParsedFineTuneOptions, classNames: string[], owned: Owned, group?: ProcessGroup): Promise<FineTuneResult> {
   const precision = { precision: o.precision, ...(o.gradScaler !== undefined ? { gradScaler: o.gradScaler } : {}) };
   if (o.threads) setNumThreads(o.threads);
   const backbone = await backboneFor(o);
+  if (backbone !== o.backbone) owned.add(backbone);
   const trainLoader = loaderFor(o, o.train, backbone, true, shardFor(group, true));
   // The training data in order with the evaluation transforms: item shape, DELTA's features, the bound.
   const trainInOrder = loaderFor(o, o.train, backbone, false);
@@ -211,6 +226,11 @@ async function train(o: ParsedFineTuneOptions, classNames: string[], group?: Pro
     await sweepStaleTemporaries(o.checkpointDir);
   }
   const resumed = o.resume && lastPath && existsSync(lastPath) ? await openResume(lastPath, bestPath, o.device, { classNames, itemShape }) : undefined;
+  if (resumed) {
+    owned.add(resumed.model);
+    owned.add(resumed.best?.model);
+    owned.addAll(resumed.state.init);
+  }
   if (group) await group.agree('options', jobFingerprint(o, group, backbone, resumed?.history.length ?? 0));
 
   let head: HeadShape;
@@ -220,7 +240,7 @@ async function train(o: ParsedFineTuneOptions, classNames: string[], group?: Pro
     model = resumed.model;
   } else {
     head = await probeBackbone(backbone, itemShape);
-    model = await composeClassifier(backbone, head, classNames.length, o.seed);
+    model = owned.add(await composeClassifier(backbone, head, classNames.length, o.seed));
   }
   // A priori, the class is the run's own: checked before training (mars-sp only).
   const radii = o.bound?.mode === 'apriori' ? marsSpRadii(o.regulariser, model.parameters()) : undefined;
@@ -228,7 +248,7 @@ async function train(o: ParsedFineTuneOptions, classNames: string[], group?: Pro
     ? await deltaChannelWeights(backbone, head, trainInOrder, classNames.length)
     : undefined;
   const classWeights = classWeightsOf(o, classNames.length);
-  const trainer = await Trainer.create(model, {
+  const trainer = owned.add(await Trainer.create(model, {
     regulariser: o.regulariser,
     optimizer: o.optimizer,
     pool: head.pool,
@@ -240,7 +260,7 @@ async function train(o: ParsedFineTuneOptions, classNames: string[], group?: Pro
     ...(channelWeights ? { channelWeights } : {}),
     ...(classWeights ? { classWeights } : {}),
     ...(group ? { parallel: { group, syncBatchNorm: group.settings.syncBatchNorm, checkEvery: group.settings.checkEvery } } : {}),
-  });
+  }));
   if (resumed) restoreTrainer(trainer, resumed);
 
   const history: EpochEnd[] = resumed?.history ?? [];
@@ -254,7 +274,13 @@ async function train(o: ParsedFineTuneOptions, classNames: string[], group?: Pro
   });
   // Rank 0 alone writes; every rank holds the same weights.
   const save = async (path: string | undefined, epoch: number, position?: RunPosition) => {
-    if (path && !group?.rank) await saveCheckpoint(path, model, meta(epoch, position), { init: trainer.initState(), optimizer: trainer.saveOptimizer(), rng: trainer.rngState() });
+    if (!path || group?.rank) return;
+    const init = trainer.initState();
+    try {
+      await saveCheckpoint(path, model, meta(epoch, position), { init, optimizer: trainer.saveOptimizer(), rng: trainer.rngState() });
+    } finally {
+      for (const t of Object.values(init)) t.dispose();
+    }
   };
 
   // A resumed run continues inside the epoch it stopped in: its batches already trained are skipped.
@@ -325,7 +351,8 @@ async function train(o: ParsedFineTuneOptions, classNames: string[], group?: Pro
     if (o.monitor) {
       const key = monitorKey(entry, o.monitor);
       if (better(key, best.key)) {
-        best = { key, epoch: epoch + 1, model: await model.clone(), sinceBest: 0 };
+        owned.free(best.model);
+        best = { key, epoch: epoch + 1, model: owned.add(await model.clone()), sinceBest: 0 };
         await save(bestPath, epoch + 1);
       } else {
         best.sinceBest++;
@@ -337,7 +364,7 @@ async function train(o: ParsedFineTuneOptions, classNames: string[], group?: Pro
     await o.onEpochEnd?.(entry);
     if (stop) break;
   }
-  const finalModel = best.model ?? model;
+  const finalModel = owned.keep(best.model ?? model);
   const result: FineTuneResult = {
     model: new Classifier(finalModel, meta(history.length)),
     history,
@@ -347,7 +374,7 @@ async function train(o: ParsedFineTuneOptions, classNames: string[], group?: Pro
   };
   if (o.test) {
     const testLoader = loaderFor(o, o.test, backbone, false, shardFor(group, false));
-    const scorer = best.model ? await Trainer.create(best.model, { regulariser: { method: 'none' }, pool: head.pool, precision: o.precision }) : trainer;
+    const scorer = best.model ? owned.add(await Trainer.create(best.model, { regulariser: { method: 'none' }, pool: head.pool, precision: o.precision })) : trainer;
     result.test = await evaluateSplit(scorer, testLoader, group);
     result.finalTest = best.model && best.epoch !== history.length ? await evaluateSplit(trainer, testLoader, group) : result.test;
   }

@@ -19,9 +19,10 @@ export async function probeBackbone(backbone: Module, itemShape: readonly number
   const n = itemShape.reduce((a, b) => a * b, 1);
   const wasTraining = backbone.training;
   backbone.eval();
+  using zeros = tensor(new Float32Array(n), [1, ...itemShape]);
   let out;
   try {
-    out = await backbone.forward(tensor(new Float32Array(n), [1, ...itemShape]));
+    out = await backbone.forward(zeros);
   } catch (e) {
     throw new MarsError(hasCode(e, 'ERR_SHAPE', 'ERR_DTYPE') ? (e.code as ErrorCode) : 'ERR_BACKBONE_OUTPUT',
       `${what} cannot take inputs of shape [${itemShape.join(', ')}]: ${(e as Error).message}`, { cause: e });
@@ -29,6 +30,7 @@ export async function probeBackbone(backbone: Module, itemShape: readonly number
     backbone.train(wasTraining);
   }
   const shape = out.shape;
+  out.dispose();
   if (shape.length === 2 || shape.length === 4) return { featureDim: shape[1]!, pool: shape.length === 4 };
   throw new MarsError(
     'ERR_BACKBONE_OUTPUT',

@@ -226,7 +226,7 @@ Napi::Value InitialNetwork(const Napi::CallbackInfo& info) {
           } else {
             std::lock(lockModel, lockInit);
           }
-          torch::jit::Module copy = model->module.clone();
+          torch::jit::Module copy = DeepCopy(model->module);
           std::unordered_map<std::string, at::Tensor> target, source;
           for (const auto& p : copy.named_parameters(true)) target[p.name] = p.value;
           for (const auto& b : copy.named_buffers(true)) target[b.name] = b.value;

@@ -55,7 +55,7 @@ Napi::Promise RunAsyncOn(WorkQueue& queue, Napi::Env env, const char* fallbackCo
   // alive while the work is pending, as an AsyncWorker would.
   auto done = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
                                             "mars-finetune", 0, 1);
-  queue.Post([job, done]() mutable {
+  const bool posted = queue.Post([job, done]() mutable {
     try {
       job->result.emplace(job->work());
     } catch (...) {
@@ -64,6 +64,10 @@ Napi::Promise RunAsyncOn(WorkQueue& queue, Napi::Env env, const char* fallbackCo
     if (done.BlockingCall(job, SettleJob<T>) != napi_ok) delete job;  // the env is gone
     done.Release();
   });
+  if (!posted) {  // the process is exiting (an 'exit' listener called in): the promise never settles
+    done.Release();
+    delete job;
+  }
   return promise;
 }
 

@@ -68,7 +68,7 @@ int DefaultThreads() {
 void UseThreads(int n) {
   computeThreads = n;
   std::promise<void> applied;
-  ComputeThread::Get().Post([n, &applied] {
+  const bool posted = ComputeThread::Get().Post([n, &applied] {
     try {
       at::set_num_threads(n);
       applied.set_value();
@@ -76,7 +76,7 @@ void UseThreads(int n) {
       applied.set_exception(std::current_exception());  // a task on the compute thread must never throw
     }
   });
-  applied.get_future().get();
+  if (posted) applied.get_future().get();  // not posted: the process is exiting, and nothing computes any more
   at::set_num_threads(n);  // for the few reads done on the JS thread (distances, bound norms)
 }
 
@@ -155,6 +155,13 @@ Napi::Value TrimCache(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// stopForExit(): the compute and image threads finish what they run and take
+// nothing more (the loader calls it when the main thread's process exits).
+Napi::Value StopForExit(const Napi::CallbackInfo& info) {
+  StopQueuesForExit();
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void InitRuntime(Napi::Env env, Napi::Object exports) {
@@ -164,6 +171,7 @@ void InitRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
   exports.Set("manualSeed", Napi::Function::New(env, ManualSeed, "manualSeed"));
   exports.Set("trimCpuCache", Napi::Function::New(env, TrimCache, "trimCpuCache"));
+  exports.Set("stopForExit", Napi::Function::New(env, StopForExit, "stopForExit"));
 }
 
 }  // namespace mars
