@@ -63,3 +63,23 @@ print(json.dumps({"int64": x.to(torch.int64).tolist(), "int32": x.to(torch.int32
     expect(ours).toEqual(theirs);
   });
 });
+
+describe('input checks', () => {
+  it('a typed array over a SharedArrayBuffer is copied like any other', () => {
+    const shared = new Float64Array(new SharedArrayBuffer(8 * 8), 16, 4);
+    shared.set([1.5, -2, 3e-300, 4]);
+    const t = tensor(shared, [2, 2]);
+    shared[0] = 100;
+    expect(t.dtype).toBe('float64');
+    expect(t.toArray()).toEqual([1.5, -2, 3e-300, 4]);
+  });
+
+  it('bool data must be 0 or 1: the first other byte is named', () => {
+    expect(() => tensor(Uint8Array.from([0, 1, 7, 2]), [4], { dtype: 'bool' })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringMatching(/bool data must be 0 or 1; element 2 is 7/) }),
+    );
+    const shared = new Uint8Array(new SharedArrayBuffer(3));
+    shared.set([1, 0, 255]);
+    expect(() => tensor(shared, [3], { dtype: 'bool' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringMatching(/element 2 is 255/) }));
+  });
+});

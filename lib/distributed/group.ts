@@ -57,7 +57,9 @@ export class ProcessGroup {
   static async join(settings: ResolvedDistributed, device: string): Promise<ProcessGroup> {
     const own = device === 'cuda' ? `cuda:${settings.localRank}` : device;
     const backend = settings.backend ?? (own.startsWith('cuda') ? 'nccl' : 'gloo');
-    const where = settings.interface ? { interface: settings.interface } : { host: settings.host ?? (await addressTowards(settings.masterAddr, settings.masterPort)) };
+    const where = settings.interface
+      ? { interface: settings.interface, host: null }
+      : { interface: null, host: settings.host ?? (await addressTowards(settings.masterAddr, settings.masterPort)) };
     const handle = await native().createProcessGroup({
       masterAddr: settings.masterAddr,
       masterPort: settings.masterPort,

@@ -9,13 +9,22 @@ import { z } from 'zod';
 import { MarsError } from '../errors.js';
 import { parseOptions } from '../util/parse-options.js';
 
+/**
+ * The most ranks a job may have (native/distributed/group.h's kMaxWorldSize):
+ * past the largest real jobs; a world size of 1e9 used to pass and leave the
+ * rendezvous looping over ranks for hours.
+ */
+export const MAX_WORLD_SIZE = 65536;
+/** The longest timeout, in seconds (kMaxTimeoutSeconds there): a week. */
+export const MAX_TIMEOUT_SECONDS = 604800;
+
 export const DistributedSchema = z.strictObject({
   /** Rank 0's host, where the rendezvous store listens (MASTER_ADDR; default 127.0.0.1). */
   masterAddr: z.string().min(1).optional(),
   /** The store's TCP port on rank 0 (MASTER_PORT; default 29500). */
   masterPort: z.number().int().min(1).max(65535).optional(),
   /** Processes in the job (WORLD_SIZE). */
-  worldSize: z.number().int().positive().optional(),
+  worldSize: z.number().int().positive().max(MAX_WORLD_SIZE, `at most ${MAX_WORLD_SIZE} ranks`).optional(),
   /** This process's rank, 0 .. worldSize - 1 (RANK). */
   rank: z.number().int().nonnegative().optional(),
   /** This process's rank on its host (LOCAL_RANK; default rank): picks its GPU with NCCL. */
@@ -27,9 +36,9 @@ export const DistributedSchema = z.strictObject({
   /** Else the address Gloo listens on; default: this host's address on the route to the master. */
   host: z.string().min(1).optional(),
   /** Seconds after which a dead or hung rank stops the others with ERR_DISTRIBUTED. */
-  timeout: z.number().min(1).default(60),
+  timeout: z.number().min(1).max(MAX_TIMEOUT_SECONDS, 'at most a week (604800 s)').default(60),
   /** Seconds every rank has to join the job. */
-  joinTimeout: z.number().min(1).default(300),
+  joinTimeout: z.number().min(1).max(MAX_TIMEOUT_SECONDS, 'at most a week (604800 s)').default(300),
   /** BatchNorm statistics over the global batch instead of each rank's (DDP's default: rank 0's buffers). */
   syncBatchNorm: z.boolean().default(false),
   /** Debug: every this many steps, check that every rank holds the same weights (0: never). */
@@ -71,6 +80,7 @@ export function resolveDistributed(option: boolean | DistributedOptions | undefi
   const worldSize = o.worldSize ?? envInteger(env, 'WORLD_SIZE');
   const rank = o.rank ?? envInteger(env, 'RANK');
   if (worldSize === undefined || worldSize < 1) throw new MarsError('ERR_INVALID_ARGUMENT', 'distributed.worldSize: not given and WORLD_SIZE is not set (or is 0)');
+  if (worldSize > MAX_WORLD_SIZE) throw new MarsError('ERR_INVALID_ARGUMENT', `WORLD_SIZE must be at most ${MAX_WORLD_SIZE}, got ${worldSize}`);
   if (rank === undefined) throw new MarsError('ERR_INVALID_ARGUMENT', 'distributed.rank: not given and RANK is not set');
   if (rank >= worldSize) throw new MarsError('ERR_INVALID_ARGUMENT', `distributed.rank ${rank} must be below worldSize ${worldSize}`);
   const masterPort = o.masterPort ?? envInteger(env, 'MASTER_PORT') ?? 29500;

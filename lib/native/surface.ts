@@ -3,6 +3,10 @@
  * the public API wraps them (see tensor.ts, module.ts).
  */
 
+import type { NativeParallelSpec, NativeSessionSpec } from './session-spec.js';
+
+export type * from './session-spec.js';
+
 export type Dtype = 'float32' | 'float64' | 'int64' | 'int32' | 'uint8' | 'bool' | 'float16' | 'bfloat16';
 
 /** The layer kind a tensor belongs to, from the class of the submodule that owns it. */
@@ -112,7 +116,11 @@ export interface NativeSession extends NativeHandle {
   setRngState(state: Buffer): void;
 }
 
-/** How one rank joins a data-parallel job (native/distributed/group.h). */
+/**
+ * How one rank joins a data-parallel job, every field given (mirrored by
+ * GroupSpec in native/distributed/group.h, which has no defaults and refuses
+ * a field missing, of the wrong type or unknown).
+ */
 export interface NativeGroupSpec {
   masterAddr: string;
   masterPort: number;
@@ -121,9 +129,9 @@ export interface NativeGroupSpec {
   backend: 'gloo' | 'nccl';
   /** This rank's device: `cpu` for Gloo, its own `cuda:N` for NCCL. */
   device: string;
-  /** Where this rank's Gloo transport listens: a network interface, else an address. */
-  interface?: string;
-  host?: string;
+  /** Where this rank's Gloo transport listens: a network interface, else an address (null: not given). */
+  interface: string | null;
+  host: string | null;
   /** Seconds. */
   timeout: number;
   joinTimeout: number;
@@ -228,12 +236,13 @@ export interface NativeAddon {
   /** With `seed`, the head is drawn from a generator of its own; without, from LibTorch's default one. */
   composeClassifier(backbone: NativeModule, featureDim: number, numClasses: number, pool: boolean, seed?: number): Promise<NativeModule>;
   identityModule(): NativeModule;
+  /** `parallel` comes with `processGroup`, and only with it. */
   createSession(
     model: NativeModule,
-    options: object,
+    options: NativeSessionSpec,
     init?: Record<string, NativeTensor>,
     processGroup?: NativeProcessGroup,
-    parallel?: { syncBatchNorm: boolean; checkEvery: number },
+    parallel?: NativeParallelSpec,
   ): Promise<NativeSession>;
   createProcessGroup(spec: NativeGroupSpec): Promise<NativeProcessGroup>;
   info(): NativeRuntimeInfo;

@@ -92,10 +92,12 @@ export class Tensor<D extends Dtype = Dtype> extends HandleOwner<NativeTensor> {
 }
 
 /**
- * A tensor from a typed array and a shape (default: one dimension). The dtype
- * follows the array (Float32Array → float32, BigInt64Array → int64, ...);
- * `{ dtype: 'bool' }` is accepted for a Uint8Array of 0/1. The tensor's type
- * carries its dtype, so `.data()` is typed without a cast.
+ * A tensor from a typed array and a shape (default: one dimension), copied
+ * (a typed array over a SharedArrayBuffer too). The dtype follows the array
+ * (Float32Array → float32, BigInt64Array → int64, ...); `{ dtype: 'bool' }`
+ * is accepted for a Uint8Array of 0/1 (another byte is ERR_INVALID_ARGUMENT
+ * naming its index). The tensor's type carries its dtype, so `.data()` is
+ * typed without a cast.
  */
 export function tensor<A extends TensorData, D extends Dtype = DtypeOf<A>>(
   data: A,

@@ -3,11 +3,12 @@
  * the regulariser's plan, the optimiser, and the snapshot W0. fineTune drives
  * it; tests drive it directly with fixed batches.
  */
+import { MarsError } from '../errors.js';
 import { parseOptions } from '../util/parse-options.js';
 import { OptimizerSchema, PrecisionSchema, resolveGradScaler, type GradScalerOptions, type OptimizerOptions, type Precision } from './options.js';
 import type { Module } from '../torch/module.js';
 import { native } from '../native/loader.js';
-import type { NativeSession, StepStats, TensorDistance } from '../native/surface.js';
+import type { NativeSession, NativeSessionSpec, StepStats, TensorDistance } from '../native/surface.js';
 import { planRegulariser, RegulariserSchema, type RegulariserOptions, type RegulariserPlan } from './regularisers.js';
 import { HandleOwner } from '../torch/handle.js';
 import { Tensor, tensor } from '../torch/tensor.js';
@@ -22,7 +23,7 @@ export interface TrainerOptions {
   pool: boolean;
   /** W0 by name when resuming; by default the classifier's weights now. */
   init?: Record<string, Tensor>;
-  /** DELTA's per-channel weights (one per backbone output channel). */
+  /** DELTA's per-channel weights (one per backbone output channel): required with the delta regulariser. */
   channelWeights?: Float32Array;
   /** One rank of a data-parallel job: gradients averaged over `group`, rank 0's weights at the start. */
   parallel?: { group: ProcessGroup; syncBatchNorm: boolean; checkEvery: number };
@@ -55,25 +56,31 @@ export class Trainer extends HandleOwner<NativeSession> {
     const planned = planRegulariser(regulariser, model.parameters());
     const trained = (t: { name: string }) => !(options.freezeBackbone && t.name.startsWith('backbone.'));
     const plan = { ...planned, constraints: planned.constraints.filter(trained), penalties: planned.penalties.filter(trained) };
-    const delta = plan.delta && options.channelWeights
-      ? { alpha: plan.delta.alpha, channelWeights: tensor(options.channelWeights).handle }
-      : undefined;
+    let delta: NativeSessionSpec['delta'] = null;
+    if (plan.delta) {
+      if (!options.channelWeights) {
+        throw new MarsError('ERR_INVALID_ARGUMENT', 'regulariser delta needs channelWeights: one weight per backbone output channel (fineTune computes them with deltaChannelWeights)');
+      }
+      delta = { alpha: plan.delta.alpha, channelWeights: tensor(options.channelWeights).handle };
+    }
     const init = options.init && Object.fromEntries(Object.entries(options.init).map(([k, t]) => [k, t.handle]));
     const precision = parseOptions(PrecisionSchema, options.precision ?? 'fp32', 'precision');
-    const gradScaler = resolveGradScaler(precision, options.gradScaler);
     const p = options.parallel;
-    const session = await native().createSession(
-      model.handle,
-      {
-        pool: options.pool, optimizer, constraints: plan.constraints, penalties: plan.penalties, delta, bss: plan.bss,
-        precision, gradScaler, seed: options.seed ?? 0, freezeBackbone: options.freezeBackbone ?? false,
-        freezeStatistics: options.freezeStatistics ?? false,
-        ...(options.classWeights ? { classWeights: tensor(options.classWeights).handle } : {}),
-      },
-      init,
-      p?.group.handle,
-      p && { syncBatchNorm: p.syncBatchNorm, checkEvery: p.checkEvery },
-    );
+    const spec: NativeSessionSpec = {
+      pool: options.pool,
+      precision,
+      gradScaler: resolveGradScaler(precision, options.gradScaler) ?? null,
+      optimizer,
+      constraints: plan.constraints,
+      penalties: plan.penalties,
+      delta,
+      bss: plan.bss ?? null,
+      classWeights: options.classWeights ? tensor(options.classWeights).handle : null,
+      freezeBackbone: options.freezeBackbone ?? false,
+      freezeStatistics: options.freezeStatistics ?? false,
+      seed: options.seed ?? 0,
+    };
+    const session = await native().createSession(model.handle, spec, init, p?.group.handle, p && { syncBatchNorm: p.syncBatchNorm, checkEvery: p.checkEvery });
     return new Trainer(session, plan);
   }
 

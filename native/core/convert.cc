@@ -88,26 +88,79 @@ std::string StringArg(const Napi::CallbackInfo& info, size_t index, const char* 
   return info[index].As<Napi::String>().Utf8Value();
 }
 
-double NumberField(const Napi::Object& o, const char* key, double fallback) {
-  const Napi::Value v = o.Get(key);
-  if (v.IsUndefined()) return fallback;
-  Require(v.IsNumber(), std::string(key) + " must be a number");
+StrictObject::StrictObject(const Napi::Value& value, std::string path, std::initializer_list<const char*> known)
+    : path_(std::move(path)) {
+  Require(value.IsObject() && !value.IsArray(), path_ + " must be an object");
+  object_ = value.As<Napi::Object>();
+  const Napi::Array names = object_.GetPropertyNames();
+  for (uint32_t i = 0; i < names.Length(); ++i) {
+    const std::string name = names.Get(i).ToString().Utf8Value();
+    bool isKnown = false;
+    for (const char* k : known) isKnown = isKnown || name == k;
+    if (isKnown) continue;
+    std::string expected;
+    for (const char* k : known) expected += (expected.empty() ? "" : ", ") + std::string(k);
+    throw CodedError("ERR_INVALID_ARGUMENT", path_ + " has an unknown field '" + name + "'; its fields are " + expected);
+  }
+}
+
+Napi::Value StrictObject::Value(const char* key) const {
+  const Napi::Value v = object_.Get(key);
+  Require(!v.IsUndefined(), PathOf(key) + " is missing");
+  return v;
+}
+
+double StrictObject::Number(const char* key) const {
+  const Napi::Value v = Value(key);
+  Require(v.IsNumber(), PathOf(key) + " must be a number");
   const double d = v.As<Napi::Number>().DoubleValue();
-  Require(std::isfinite(d), std::string(key) + " must be finite");
+  Require(std::isfinite(d), PathOf(key) + " must be finite");
   return d;
 }
 
-bool BoolField(const Napi::Object& o, const char* key, bool fallback) {
-  const Napi::Value v = o.Get(key);
-  if (v.IsUndefined()) return fallback;
-  Require(v.IsBoolean(), std::string(key) + " must be a boolean");
+int64_t StrictObject::Integer(const char* key, double min, double max) const {
+  const double d = Number(key);
+  Require(d == std::floor(d) && d >= min && d <= max,
+          PathOf(key) + " must be a whole number in [" + std::to_string(static_cast<int64_t>(min)) + ", " +
+              std::to_string(static_cast<int64_t>(max)) + "]");
+  return static_cast<int64_t>(d);
+}
+
+bool StrictObject::Bool(const char* key) const {
+  const Napi::Value v = Value(key);
+  Require(v.IsBoolean(), PathOf(key) + " must be a boolean");
   return v.As<Napi::Boolean>().Value();
 }
 
-std::string StringField(const Napi::Object& o, const char* key) {
-  const Napi::Value v = o.Get(key);
-  Require(v.IsString(), std::string(key) + " must be a string");
+std::string StrictObject::String(const char* key) const {
+  const Napi::Value v = Value(key);
+  Require(v.IsString(), PathOf(key) + " must be a string");
   return v.As<Napi::String>().Utf8Value();
+}
+
+std::string StrictObject::Choice(const char* key, std::initializer_list<const char*> choices) const {
+  const std::string s = String(key);
+  std::string expected;
+  for (const char* c : choices) {
+    if (s == c) return s;
+    expected += (expected.empty() ? "" : ", ") + std::string(c);
+  }
+  throw CodedError("ERR_INVALID_ARGUMENT", PathOf(key) + " must be one of " + expected + ", not '" + s + "'");
+}
+
+bool StrictObject::IsNull(const char* key) const { return Value(key).IsNull(); }
+
+StrictObject StrictObject::Object(const char* key, std::initializer_list<const char*> known) const {
+  return StrictObject(Value(key), PathOf(key), known);
+}
+
+std::vector<StrictObject> StrictObject::Objects(const char* key, std::initializer_list<const char*> known) const {
+  const Napi::Value v = Value(key);
+  Require(v.IsArray(), PathOf(key) + " must be an array");
+  const auto array = v.As<Napi::Array>();
+  std::vector<StrictObject> out;
+  for (uint32_t i = 0; i < array.Length(); ++i) out.emplace_back(array.Get(i), PathOf(key) + "[" + std::to_string(i) + "]", known);
+  return out;
 }
 
 }  // namespace mars

@@ -40,6 +40,28 @@ Napi::Value TypedArrayOver(Napi::Env env, Napi::ArrayBuffer buffer, at::ScalarTy
   }
 }
 
+// The first element of a typed array. Asked of the array itself, not of its
+// buffer: N-API reads an ArrayBuffer's memory but refuses a SharedArrayBuffer's.
+const void* ElementsOf(Napi::Env env, const Napi::TypedArray& array) {
+  void* data = nullptr;
+  const napi_status status = napi_get_typedarray_info(env, array, nullptr, nullptr, &data, nullptr, nullptr);
+  if (status != napi_ok) throw CodedError("ERR_INVALID_ARGUMENT", "cannot read the typed array's memory");
+  return data;
+}
+
+// A bool tensor's bytes must each be 0 or 1: LibTorch reads any other byte as
+// a bool that is neither true nor false (`x == true` and `x` disagree).
+void RequireBoolBytes(const at::Tensor& t) {
+  const auto* bytes = static_cast<const uint8_t*>(t.data_ptr());
+  const int64_t numel = t.numel();
+  for (int64_t i = 0; i < numel; ++i) {
+    if (bytes[i] > 1) {
+      throw CodedError("ERR_INVALID_ARGUMENT", "bool data must be 0 or 1; element " + std::to_string(i) + " is " +
+                                                   std::to_string(bytes[i]));
+    }
+  }
+}
+
 }  // namespace
 
 void TensorWrap::Init(Napi::Env env, Napi::Object exports) {
@@ -81,8 +103,9 @@ Napi::Value TensorWrap::FromArray(const Napi::CallbackInfo& info) {
                                         " elements but the array has " + std::to_string(array.ElementLength()));
     }
     at::Tensor tensor = at::empty(shape, at::TensorOptions().dtype(dtype));
-    const auto* source = static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
-    if (numel > 0) std::memcpy(tensor.data_ptr(), source, array.ByteLength());
+    if (numel > 0) std::memcpy(tensor.data_ptr(), ElementsOf(env, array), array.ByteLength());
+    // Checked in the copy: a SharedArrayBuffer's bytes may change under us, the tensor's cannot.
+    if (dtype == at::kBool) RequireBoolBytes(tensor);
     return Wrap(env, tensor, TensorBytes(tensor));
   });
 }

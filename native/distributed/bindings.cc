@@ -7,23 +7,24 @@
 namespace mars {
 namespace {
 
-GroupSpec ReadGroupSpec(const Napi::Object& o) {
+GroupSpec ReadGroupSpec(const Napi::Value& options) {
+  const StrictObject o(options, "options", {"masterAddr", "masterPort", "rank", "worldSize", "backend", "device", "interface",
+                                            "host", "timeout", "joinTimeout"});
   GroupSpec s;
-  s.masterAddr = StringField(o, "masterAddr");
-  s.masterPort = static_cast<int>(NumberField(o, "masterPort", s.masterPort));
-  s.rank = static_cast<int>(NumberField(o, "rank", s.rank));
-  s.worldSize = static_cast<int>(NumberField(o, "worldSize", s.worldSize));
-  s.backend = StringField(o, "backend");
-  if (o.Get("interface").IsString()) s.interface = StringField(o, "interface");
-  if (o.Get("host").IsString()) s.host = StringField(o, "host");
-  if (o.Get("device").IsString()) s.device = ParseDevice(StringField(o, "device"));
-  s.timeoutSeconds = NumberField(o, "timeout", s.timeoutSeconds);
-  s.joinTimeoutSeconds = NumberField(o, "joinTimeout", s.joinTimeoutSeconds);
-  Require(s.masterPort > 0 && s.masterPort < 65536, "masterPort must be a port number (1-65535)");
-  Require(s.worldSize >= 1 && s.rank >= 0 && s.rank < s.worldSize, "rank must be in [0, worldSize)");
-  Require(s.backend == "gloo" || s.backend == "nccl", "backend must be gloo or nccl");
+  s.masterAddr = o.String("masterAddr");
+  s.masterPort = static_cast<int>(o.Integer("masterPort", 1, 65535));
+  s.worldSize = static_cast<int>(o.Integer("worldSize", 1, kMaxWorldSize));
+  s.rank = static_cast<int>(o.Integer("rank", 0, s.worldSize - 1));
+  s.backend = o.Choice("backend", {"gloo", "nccl"});
+  s.device = ParseDevice(o.String("device"));
+  if (!o.IsNull("interface")) s.interface = o.String("interface");
+  if (!o.IsNull("host")) s.host = o.String("host");
+  s.timeoutSeconds = o.Number("timeout");
+  s.joinTimeoutSeconds = o.Number("joinTimeout");
   Require((s.backend == "nccl") == s.device.is_cuda(), "backend nccl goes with a CUDA device, gloo with the CPU");
-  Require(s.timeoutSeconds >= 1 && s.joinTimeoutSeconds >= 1, "timeouts must be at least 1 second");
+  Require(s.timeoutSeconds >= 1 && s.joinTimeoutSeconds >= 1 && s.timeoutSeconds <= kMaxTimeoutSeconds &&
+              s.joinTimeoutSeconds <= kMaxTimeoutSeconds,
+          "timeouts must be from 1 second to " + std::to_string(static_cast<int>(kMaxTimeoutSeconds)) + " (a week)");
   return s;
 }
 
@@ -43,12 +44,11 @@ void ProcessGroupWrap::Init(Napi::Env env, Napi::Object exports) {
   exports.Set("createProcessGroup", Napi::Function::New(env, &ProcessGroupWrap::Create, "createProcessGroup"));
 }
 
-// createProcessGroup({ masterAddr, masterPort, rank, worldSize, backend, interface?, host?, timeout, joinTimeout })
+// createProcessGroup({ masterAddr, masterPort, rank, worldSize, backend, device, interface, host, timeout, joinTimeout })
 Napi::Value ProcessGroupWrap::Create(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_INVALID_ARGUMENT", "createProcessGroup", [&]() -> Napi::Value {
-    Require(info.Length() > 0 && info[0].IsObject(), "options must be an object");
-    const GroupSpec spec = ReadGroupSpec(info[0].As<Napi::Object>());
+    const GroupSpec spec = ReadGroupSpec(info[0]);
     return RunAsync<std::shared_ptr<DistributedGroup>>(
         env, "ERR_DISTRIBUTED", "", [spec]() { return std::make_shared<DistributedGroup>(spec); },
         [](Napi::Env env, std::shared_ptr<DistributedGroup>& g) -> Napi::Value { return Wrap(env, g); });

@@ -40,12 +40,14 @@ std::string Describe(std::exception_ptr e) {
 std::string BeatKey(int rank) { return "beat/" + std::to_string(rank); }
 std::string FailedKey(int rank) { return "failed/" + std::to_string(rank); }
 
-c10::intrusive_ptr<c10d::TCPStore> Connect(const GroupSpec& s, bool server, bool join, milliseconds timeout) {
+// A connection to rank 0's store (rank 0 hosts it: `server`). It does not wait
+// for the other ranks: TCPStore's own wait gives up silently in LibTorch 1.13
+// (the job then went on, to wait again in the backend); AwaitRanks waits.
+c10::intrusive_ptr<c10d::TCPStore> Connect(const GroupSpec& s, bool server, milliseconds timeout) {
   c10d::TCPStoreOptions o;
   o.port = static_cast<std::uint16_t>(s.masterPort);
   o.isServer = server;
-  if (join) o.numWorkers = static_cast<std::size_t>(s.worldSize);
-  o.waitWorkers = join;
+  o.waitWorkers = false;
   o.timeout = timeout;
   return c10::make_intrusive<c10d::TCPStore>(s.masterAddr, o);
 }
@@ -68,6 +70,26 @@ c10::intrusive_ptr<c10d::TCPStore> Connect(const GroupSpec& s, bool server, bool
     message = "rank " + std::to_string(s.rank) + " cannot join the job at " + where;
   }
   throw CodedError("ERR_DISTRIBUTED", message + " (c10d: " + detail + ")");
+}
+
+// Counts this rank in and waits until every rank has, until `deadline`.
+void AwaitRanks(c10d::Store& store, const GroupSpec& s, std::chrono::steady_clock::time_point deadline) {
+  const std::string key = "mars/joined";
+  int64_t joined = 0;
+  try {
+    store.add(key, 1);
+    while ((joined = store.add(key, 0)) < s.worldSize && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+  } catch (...) {
+    JoinFailed(s, Describe(std::current_exception()));
+  }
+  if (joined >= s.worldSize) return;
+  throw CodedError("ERR_DISTRIBUTED", "not every one of the " + std::to_string(s.worldSize) + " ranks joined at " +
+                                          s.masterAddr + ":" + std::to_string(s.masterPort) + " within " +
+                                          std::to_string(static_cast<int>(s.joinTimeoutSeconds)) + " s (" +
+                                          std::to_string(joined) + " did): start every rank with the same "
+                                          "MASTER_ADDR, MASTER_PORT and WORLD_SIZE");
 }
 
 c10::intrusive_ptr<Comm> MakeBackend(const GroupSpec& s, const c10::intrusive_ptr<c10d::Store>& store, milliseconds timeout) {
@@ -122,16 +144,18 @@ DistributedGroup::DistributedGroup(const GroupSpec& spec) : spec_(spec) {
   beatInterval_ = std::clamp(timeout / 40, milliseconds(50), milliseconds(2000));
   // The backend gives up a little before the timeout, leaving time to find the rank to blame.
   const milliseconds backendTimeout = timeout - 4 * beatInterval_;
+  const auto joinDeadline = std::chrono::steady_clock::now() + Ms(spec.joinTimeoutSeconds);
   c10::intrusive_ptr<c10d::TCPStore> tcp;
   try {
-    tcp = Connect(spec, spec.rank == 0, true, Ms(spec.joinTimeoutSeconds));
+    tcp = Connect(spec, spec.rank == 0, Ms(spec.joinTimeoutSeconds));
   } catch (...) {
     JoinFailed(spec, Describe(std::current_exception()));
   }
+  AwaitRanks(*tcp, spec, joinDeadline);
   tcp->setTimeout(backendTimeout);
   store_ = c10::make_intrusive<c10d::PrefixStore>("mars/", tcp);
   try {
-    auto beatStore = c10::make_intrusive<c10d::PrefixStore>("mars/", Connect(spec, false, false, backendTimeout));
+    auto beatStore = c10::make_intrusive<c10d::PrefixStore>("mars/", Connect(spec, false, backendTimeout));
     heartbeat_ = std::make_shared<Heartbeat>();
     std::thread(Heartbeat::Run, heartbeat_, beatStore, spec.rank, beatInterval_).detach();
     comm_ = MakeBackend(spec, store_, backendTimeout);
@@ -223,10 +247,12 @@ void DistributedGroup::Barrier() {
 
 std::vector<std::string> DistributedGroup::Exchange(const std::string& key, const std::string& value) {
   comm("exchange");
-  std::vector<std::string> all;
+  std::vector<std::string> keys, all;
+  for (int r = 0; r < spec_.worldSize; ++r) keys.push_back(key + "/" + std::to_string(r));
   try {
-    store_->set(key + "/" + std::to_string(spec_.rank), Bytes(value));
-    for (int r = 0; r < spec_.worldSize; ++r) all.push_back(Text(store_->get(key + "/" + std::to_string(r))));
+    store_->set(keys[spec_.rank], Bytes(value));
+    store_->wait(keys);  // one timeout for all of them
+    for (const auto& k : keys) all.push_back(Text(store_->get(k)));
   } catch (...) {
     Fail("exchanging " + key, Describe(std::current_exception()));
   }
@@ -245,36 +271,38 @@ void DistributedGroup::ReportFailure(const std::string& message) {
 // Which rank made a collective fail: one that reported why it stopped, one
 // whose heartbeat stopped (exited, killed, frozen), or one still alive but
 // behind in the sequence of collectives (stuck). Empty when none stands out.
+// However many ranks there are, it ends soon after the timeout (the backend
+// gave up four heartbeats before it): each of its two looks at the ranks stops
+// after half a heartbeat or half a second, whichever is longer, and a rank not
+// looked at in both is not judged.
 std::string DistributedGroup::Blame() {
+  using Clock = std::chrono::steady_clock;
   struct Beat {
+    bool read = false;
     int64_t beats = -1, sequence = -1;
   };
-  auto reported = [&]() -> std::string {
-    for (int r = 0; r < spec_.worldSize; ++r) {
-      if (r != spec_.rank && store_->check({FailedKey(r)})) {
-        return "rank " + std::to_string(r) + " stopped: " + Text(store_->get(FailedKey(r)));
-      }
-    }
-    return "";
-  };
-  auto read = [&]() {
+  std::string reported;
+  auto look = [&]() {
     std::vector<Beat> beats(spec_.worldSize);
-    for (int r = 0; r < spec_.worldSize; ++r) {
-      if (!store_->check({BeatKey(r)})) continue;
-      std::istringstream(Text(store_->get(BeatKey(r)))) >> beats[r].beats >> beats[r].sequence;
+    const auto until = Clock::now() + std::max<milliseconds>(beatInterval_ / 2, milliseconds(500));
+    for (int r = 0; r < spec_.worldSize && reported.empty() && Clock::now() < until; ++r) {
+      if (r == spec_.rank) continue;
+      if (store_->check({FailedKey(r)})) reported = "rank " + std::to_string(r) + " stopped: " + Text(store_->get(FailedKey(r)));
+      beats[r].read = true;
+      if (store_->check({BeatKey(r)})) std::istringstream(Text(store_->get(BeatKey(r)))) >> beats[r].beats >> beats[r].sequence;
     }
     return beats;
   };
   try {
     store_->setTimeout(3 * beatInterval_);
-    if (auto r = reported(); !r.empty()) return r;
-    const auto before = read();
+    const auto before = look();
+    if (!reported.empty()) return reported;
     std::this_thread::sleep_for(3 * beatInterval_);
-    if (auto r = reported(); !r.empty()) return r;
-    const auto after = read();
+    const auto after = look();
+    if (!reported.empty()) return reported;
     std::string silent, behind;
     for (int r = 0; r < spec_.worldSize; ++r) {
-      if (r == spec_.rank) continue;
+      if (!before[r].read || !after[r].read) continue;
       if (after[r].beats == before[r].beats) silent += (silent.empty() ? "" : ", ") + std::to_string(r);
       else if (after[r].sequence < sequence_) behind += (behind.empty() ? "" : ", ") + std::to_string(r);
     }

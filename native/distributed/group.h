@@ -20,19 +20,28 @@
 
 namespace mars {
 
+// The most ranks a job may have: MAX_WORLD_SIZE in lib/distributed/options.ts
+// (a world size far past any real job made the store's loops run for hours).
+constexpr int kMaxWorldSize = 65536;
+// The longest timeout, in seconds: MAX_TIMEOUT_SECONDS there (a week, past any real
+// wait; absurd ones overflow the milliseconds c10d counts in).
+constexpr double kMaxTimeoutSeconds = 604800;
+
+// Mirrors NativeGroupSpec (lib/native/surface.ts); TypeScript fills in the
+// defaults (lib/distributed/options.ts), so none are here.
 struct GroupSpec {
-  std::string masterAddr = "127.0.0.1";
-  int masterPort = 29500;
-  int rank = 0;
-  int worldSize = 1;
-  std::string backend = "gloo";  // gloo | nccl
-  c10::Device device = c10::Device(c10::kCPU);  // this rank's device (NCCL: its own GPU)
+  std::string masterAddr;
+  int masterPort;
+  int rank;
+  int worldSize;
+  std::string backend;  // gloo | nccl
+  c10::Device device = c10::Device(c10::kCPU);  // this rank's device (NCCL: its own GPU); c10::Device has no empty state
   // Where this rank's Gloo transport listens: a network interface (GLOO_SOCKET_IFNAME)
   // or else an address; neither: the address the host name resolves to.
   std::string interface;
   std::string host;
-  double timeoutSeconds = 60;       // a dead or hung rank is reported within this
-  double joinTimeoutSeconds = 300;  // every rank must have joined within this
+  double timeoutSeconds;      // a dead or hung rank is reported within this
+  double joinTimeoutSeconds;  // every rank must have joined within this
 };
 
 struct Heartbeat;

@@ -9,7 +9,6 @@
 
 #include "core/addon_data.h"
 #include "core/async.h"
-#include "core/convert.h"
 #include "core/errors.h"
 #include "kernels/projection.h"
 #include "bound/norms.h"
@@ -106,8 +105,8 @@ std::shared_ptr<SessionState> BuildSession(std::shared_ptr<ModuleState> model, S
   // Per-channel and per-class weights take the parameters' device and dtype
   // (a float64 model trains in float64 throughout).
   const at::TensorOptions weightOptions = trainable.empty() ? at::TensorOptions() : trainable.front().options();
-  if (spec.channelWeights.defined()) {
-    s->deltaAlpha = spec.deltaAlpha;
+  if (spec.delta) {
+    s->deltaAlpha = spec.delta->alpha;
     // The frozen starting backbone: a copy whose tensors are reset to W0.
     torch::jit::Module frozen = DeepCopy(model->module.attr("backbone").toModule());
     torch::NoGradGuard noGrad;
@@ -115,10 +114,12 @@ std::shared_ptr<SessionState> BuildSession(std::shared_ptr<ModuleState> model, S
     for (const auto& b : frozen.named_buffers(true)) b.value.copy_(s->init.at("backbone." + b.name));
     frozen.eval();
     s->frozenBackbone = frozen;
-    s->channelWeights = spec.channelWeights.to(weightOptions);
+    s->channelWeights = spec.delta->channelWeights.to(weightOptions);
   }
-  s->bssEta = spec.bssEta;
-  s->bssK = spec.bssK;
+  if (spec.bss) {
+    s->bssEta = spec.bss->eta;
+    s->bssK = spec.bss->k;
+  }
   s->freezeBackbone = spec.freezeBackbone;
   s->freezeStatistics = spec.freezeStatistics;
   if (spec.classWeights.defined()) {
@@ -133,7 +134,10 @@ std::shared_ptr<SessionState> BuildSession(std::shared_ptr<ModuleState> model, S
     s->autocast = true;
     s->autocastDtype = spec.precision == "bf16" ? at::kBFloat16 : at::kHalf;
   }
-  s->scaler = {spec.scaler.enabled, spec.scaler.initScale, spec.scaler.growthFactor, spec.scaler.backoffFactor, spec.scaler.growthInterval, 0};
+  if (spec.gradScaler) {
+    const ScalerSpec& g = *spec.gradScaler;
+    s->scaler = {true, g.initScale, g.growthFactor, g.backoffFactor, g.growthInterval, 0};
+  }
   s->rng = RunGenerator(spec.seed, live.empty() ? c10::Device(c10::kCPU) : live.begin()->second.device());
   return s;
 }
@@ -419,16 +423,12 @@ Napi::Value SessionWrap::Create(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "ERR_INVALID_ARGUMENT", "createSession", [&]() -> Napi::Value {
     auto model = ModuleWrap::FromJs(info[0], "model");
-    Require(info.Length() > 1 && info[1].IsObject(), "options must be an object");
-    SessionSpec spec = ReadSessionSpec(info[1].As<Napi::Object>(), info.Length() > 2 ? info[2] : env.Undefined());
+    SessionSpec spec = ReadSessionSpec(info[1], info[2]);
     std::shared_ptr<DistributedGroup> group;
     DataParallelSpec parallel;
-    if (info.Length() > 3 && !info[3].IsUndefined()) {
+    if (!info[3].IsUndefined()) {
       group = ProcessGroupWrap::FromJs(info[3], "processGroup");
-      Require(info.Length() > 4 && info[4].IsObject(), "data-parallel options must be an object");
-      const auto o = info[4].As<Napi::Object>();
-      parallel.syncBatchNorm = BoolField(o, "syncBatchNorm", false);
-      parallel.checkEvery = static_cast<int64_t>(NumberField(o, "checkEvery", 0));
+      parallel = ReadParallelSpec(info[4]);
     }
     return RunAsync<std::shared_ptr<SessionState>>(
         env, "ERR_TORCH", "cannot start the session",

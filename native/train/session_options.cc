@@ -7,84 +7,79 @@
 namespace mars {
 namespace {
 
-std::vector<Napi::Object> Objects(const Napi::Object& o, const char* key) {
-  std::vector<Napi::Object> out;
-  const Napi::Value v = o.Get(key);
-  if (v.IsUndefined()) return out;
-  Require(v.IsArray(), std::string(key) + " must be an array");
-  const auto array = v.As<Napi::Array>();
-  for (uint32_t i = 0; i < array.Length(); ++i) {
-    Require(array.Get(i).IsObject(), std::string(key) + " must hold objects");
-    out.push_back(array.Get(i).As<Napi::Object>());
-  }
-  return out;
+constexpr double kMaxSafeInteger = 9007199254740991.0;
+
+// A tensor field, or an undefined tensor when it is null.
+at::Tensor NullableTensor(const StrictObject& o, const char* key) {
+  return o.IsNull(key) ? at::Tensor() : TensorWrap::FromJs(o.Value(key), o.PathOf(key));
+}
+
+OptimizerSpec ReadOptimizer(const StrictObject& o) {
+  OptimizerSpec s;
+  s.name = o.Choice("name", {"sgd", "adam", "adamw"});
+  s.lr = o.Number("lr");
+  s.momentum = o.Number("momentum");
+  s.nesterov = o.Bool("nesterov");
+  s.weightDecay = o.Number("weightDecay");
+  s.beta1 = o.Number("beta1");
+  s.beta2 = o.Number("beta2");
+  s.eps = o.Number("eps");
+  s.amsgrad = o.Bool("amsgrad");
+  Require(s.lr > 0, o.PathOf("lr") + " must be positive");
+  return s;
+}
+
+ScalerSpec ReadScaler(const StrictObject& o) {
+  ScalerSpec s;
+  s.initScale = o.Number("initScale");
+  s.growthFactor = o.Number("growthFactor");
+  s.backoffFactor = o.Number("backoffFactor");
+  s.growthInterval = o.Integer("growthInterval", 1, kMaxSafeInteger);
+  Require(s.initScale > 0 && s.growthFactor > 1 && s.backoffFactor > 0 && s.backoffFactor < 1,
+          "gradScaler needs initScale > 0, growthFactor > 1 and 0 < backoffFactor < 1");
+  return s;
 }
 
 }  // namespace
 
-SessionSpec ReadSessionSpec(const Napi::Object& options, const Napi::Value& init) {
+SessionSpec ReadSessionSpec(const Napi::Value& options, const Napi::Value& init) {
+  const StrictObject o(options, "options",
+                       {"pool", "precision", "gradScaler", "optimizer", "constraints", "penalties", "delta", "bss",
+                        "classWeights", "freezeBackbone", "freezeStatistics", "seed"});
   SessionSpec spec;
-  spec.pool = BoolField(options, "pool", false);
-  if (!options.Get("precision").IsUndefined()) spec.precision = StringField(options, "precision");
-  Require(spec.precision == "fp32" || spec.precision == "bf16" || spec.precision == "fp16", "precision must be fp32, bf16 or fp16");
-  if (options.Get("gradScaler").IsObject()) {
-    const auto g = options.Get("gradScaler").As<Napi::Object>();
-    auto& k = spec.scaler;
-    k.enabled = true;
-    k.initScale = NumberField(g, "initScale", k.initScale);
-    k.growthFactor = NumberField(g, "growthFactor", k.growthFactor);
-    k.backoffFactor = NumberField(g, "backoffFactor", k.backoffFactor);
-    k.growthInterval = static_cast<int64_t>(NumberField(g, "growthInterval", static_cast<double>(k.growthInterval)));
-    Require(k.initScale > 0 && k.growthFactor > 1 && k.backoffFactor > 0 && k.backoffFactor < 1 && k.growthInterval >= 1,
-            "gradScaler needs initScale > 0, growthFactor > 1, 0 < backoffFactor < 1 and growthInterval >= 1");
+  spec.pool = o.Bool("pool");
+  spec.precision = o.Choice("precision", {"fp32", "bf16", "fp16"});
+  if (!o.IsNull("gradScaler")) {
+    spec.gradScaler = ReadScaler(o.Object("gradScaler", {"initScale", "growthFactor", "backoffFactor", "growthInterval"}));
   }
-  Require(options.Get("optimizer").IsObject(), "optimizer must be an object");
-  const auto opt = options.Get("optimizer").As<Napi::Object>();
-  auto& o = spec.optimizer;
-  o.name = StringField(opt, "name");
-  Require(o.name == "sgd" || o.name == "adam" || o.name == "adamw", "optimizer.name must be sgd, adam or adamw");
-  o.lr = NumberField(opt, "lr", o.lr);
-  o.momentum = NumberField(opt, "momentum", o.momentum);
-  o.weightDecay = NumberField(opt, "weightDecay", o.weightDecay);
-  o.beta1 = NumberField(opt, "beta1", o.beta1);
-  o.beta2 = NumberField(opt, "beta2", o.beta2);
-  o.eps = NumberField(opt, "eps", o.eps);
-  o.nesterov = BoolField(opt, "nesterov", false);
-  o.amsgrad = BoolField(opt, "amsgrad", false);
-  Require(o.lr > 0, "optimizer.lr must be positive");
-
-  for (const auto& c : Objects(options, "constraints")) {
-    ConstraintSpec s{StringField(c, "name"), StringField(c, "type"), NumberField(c, "radius", -1), StringField(c, "centre") == "zero"};
-    Require(s.type == "mars" || s.type == "frobenius" || s.type == "batchnorm", "constraint type must be mars, frobenius or batchnorm");
-    Require(s.radius >= 0, "constraint radius of " + s.name + " must be a non-negative number");
+  spec.optimizer = ReadOptimizer(
+      o.Object("optimizer", {"name", "lr", "momentum", "nesterov", "weightDecay", "beta1", "beta2", "eps", "amsgrad"}));
+  for (const auto& c : o.Objects("constraints", {"name", "type", "radius", "centre"})) {
+    ConstraintSpec s{c.String("name"), c.Choice("type", {"mars", "frobenius", "batchnorm"}), c.Number("radius"),
+                     c.Choice("centre", {"init", "zero"}) == "zero"};
+    Require(s.radius >= 0, c.PathOf("radius") + " (of " + s.name + ") must be non-negative");
     spec.constraints.push_back(s);
   }
-  for (const auto& p : Objects(options, "penalties")) {
-    PenaltySpec s{StringField(p, "name"), StringField(p, "norm"), NumberField(p, "weight", -1), StringField(p, "centre") == "zero"};
-    Require(s.norm == "mars" || s.norm == "l2sq", "penalty norm must be mars or l2sq");
-    Require(s.weight >= 0, "penalty weight of " + s.name + " must be a non-negative number");
+  for (const auto& p : o.Objects("penalties", {"name", "norm", "weight", "centre"})) {
+    PenaltySpec s{p.String("name"), p.Choice("norm", {"mars", "l2sq"}), p.Number("weight"),
+                  p.Choice("centre", {"init", "zero"}) == "zero"};
+    Require(s.weight >= 0, p.PathOf("weight") + " (of " + s.name + ") must be non-negative");
     spec.penalties.push_back(s);
   }
-  if (options.Get("delta").IsObject()) {
-    const auto d = options.Get("delta").As<Napi::Object>();
-    spec.deltaAlpha = NumberField(d, "alpha", 0);
-    spec.channelWeights = TensorWrap::FromJs(d.Get("channelWeights"), "delta.channelWeights");
+  if (!o.IsNull("delta")) {
+    const StrictObject d = o.Object("delta", {"alpha", "channelWeights"});
+    spec.delta = DeltaSpec{d.Number("alpha"), TensorWrap::FromJs(d.Value("channelWeights"), d.PathOf("channelWeights"))};
+    Require(spec.delta->channelWeights.dim() == 1, d.PathOf("channelWeights") + " must be one weight per backbone output channel");
   }
-  if (options.Get("bss").IsObject()) {
-    const auto b = options.Get("bss").As<Napi::Object>();
-    spec.bssEta = NumberField(b, "eta", 0);
-    spec.bssK = static_cast<int64_t>(NumberField(b, "k", 1));
-    Require(spec.bssK >= 1, "bss.k must be at least 1");
+  if (!o.IsNull("bss")) {
+    const StrictObject b = o.Object("bss", {"eta", "k"});
+    spec.bss = BssSpec{b.Number("eta"), b.Integer("k", 1, kMaxSafeInteger)};
   }
-  const double seed = NumberField(options, "seed", 0);
-  Require(seed >= 0 && seed <= 9007199254740991.0 && seed == std::floor(seed), "seed must be a non-negative safe integer");
-  spec.seed = static_cast<uint64_t>(seed);
-  if (!options.Get("classWeights").IsUndefined()) {
-    spec.classWeights = TensorWrap::FromJs(options.Get("classWeights"), "classWeights");
-    Require(spec.classWeights.dim() == 1, "classWeights must be one weight per class");
-  }
-  spec.freezeBackbone = BoolField(options, "freezeBackbone", false);
-  spec.freezeStatistics = BoolField(options, "freezeStatistics", false);
+  spec.classWeights = NullableTensor(o, "classWeights");
+  if (spec.classWeights.defined()) Require(spec.classWeights.dim() == 1, "options.classWeights must be one weight per class");
+  spec.freezeBackbone = o.Bool("freezeBackbone");
+  spec.freezeStatistics = o.Bool("freezeStatistics");
+  spec.seed = static_cast<uint64_t>(o.Integer("seed", 0, kMaxSafeInteger));
   if (init.IsObject()) {
     const auto object = init.As<Napi::Object>();
     const Napi::Array names = object.GetPropertyNames();
@@ -93,6 +88,14 @@ SessionSpec ReadSessionSpec(const Napi::Object& options, const Napi::Value& init
       spec.init[name] = TensorWrap::FromJs(object.Get(name), "init['" + name + "']");
     }
   }
+  return spec;
+}
+
+DataParallelSpec ReadParallelSpec(const Napi::Value& options) {
+  const StrictObject o(options, "data-parallel options", {"syncBatchNorm", "checkEvery"});
+  DataParallelSpec spec;
+  spec.syncBatchNorm = o.Bool("syncBatchNorm");
+  spec.checkEvery = o.Integer("checkEvery", 0, kMaxSafeInteger);
   return spec;
 }
 

@@ -1,9 +1,11 @@
 // Faults of a two-rank loopback job run through the CLI (dist/, so
 // `npm run build:ts` first), as a user meets them: a rank killed, a rank
 // frozen, ranks started with different options; and, in this process, a
-// rendezvous port in use and a master that does not answer. Every survivor
-// must exit non-zero with ERR_DISTRIBUTED naming the rank to blame, within
-// the timeout (5 s here), and leave no half-written checkpoint.
+// rendezvous port in use, a master that does not answer and a peer that never
+// comes. Every survivor must exit non-zero with ERR_DISTRIBUTED naming the
+// rank to blame, within the timeout (5 s here, 3 s for joining), and leave no
+// half-written checkpoint. A world size no job has is refused before anything
+// starts.
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,7 +14,8 @@ import { describe, expect, it } from 'vitest';
 import { freePort } from '../../lib/distributed/launch.js';
 import { ProcessGroup } from '../../lib/distributed/group.js';
 import { resolveDistributed } from '../../lib/distributed/options.js';
-import { loadCheckpoint } from '../../lib/index.js';
+import { fineTune, fromArrays, loadCheckpoint } from '../../lib/index.js';
+import { native } from '../../lib/native/loader.js';
 import { CLI, ROOT } from '../helpers/paths.js';
 import { rankEnv, startRank, type Rank } from './helpers/ranks.js';
 
@@ -89,6 +92,35 @@ describe('ranks that cannot form a job', () => {
     } finally {
       server.close();
     }
+  });
+
+  it('a world size past any real job is refused at once, from an option or from WORLD_SIZE', async () => {
+    const train = fromArrays({ pixels: new Uint8Array(4 * 28 * 28), width: 28, height: 28, channels: 1, labels: [0, 1, 0, 1] });
+    const started = Date.now();
+    await expect(fineTune({ backbone: join(ROOT, 'assets', 'backbone.pt'), train, distributed: { worldSize: 1e9, rank: 0 } })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+      message: expect.stringMatching(/distributed\.worldSize: at most 65536 ranks/),
+    });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(() => resolveDistributed(undefined, { WORLD_SIZE: '1000000000', RANK: '0' })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringMatching(/WORLD_SIZE must be at most 65536, got 1000000000/) }),
+    );
+    const spec = { masterAddr: '127.0.0.1', masterPort: 1, rank: 0, worldSize: 1e9, backend: 'gloo', device: 'cpu', interface: null, host: null, timeout: 3, joinTimeout: 3 } as const;
+    expect(() => native().createProcessGroup(spec)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringMatching(/options\.worldSize must be a whole number in \[1, 65536\]/) }),
+    );
+  });
+
+  it('a peer that never comes: rank 0 gives up at the join timeout', async () => {
+    const settings = resolveDistributed({ worldSize: 2, rank: 0, masterPort: await freePort(), host: '127.0.0.1', timeout: 3, joinTimeout: 3 })!;
+    const started = Date.now();
+    await expect(ProcessGroup.join(settings, 'cpu')).rejects.toMatchObject({
+      code: 'ERR_DISTRIBUTED',
+      message: expect.stringMatching(/not every one of the 2 ranks joined at 127\.0\.0\.1:\d+ within 3 s \(1 did\)/),
+    });
+    const ms = Date.now() - started;
+    expect(ms).toBeGreaterThanOrEqual(2900);
+    expect(ms).toBeLessThan(3000 + SLACK_MS);
   });
 
   it('a master that never answers', async () => {
