@@ -6,12 +6,14 @@
  * (about 40 MB of RSS): in-memory data without resizing and files the native
  * path decodes never need it.
  */
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Sharp, SharpOptions } from 'sharp';
 import { MarsError } from '../errors.js';
 import type { ItemRef, Pixels } from './dataset.js';
 import { planGeometry, type Rect, type Stage } from './geometry.js';
 import type { Transform } from './options.js';
+import { checkPixelLimit } from './pixel-limit.js';
 import type { Rng } from './rng.js';
 
 const FORMATS = new Set(['jpeg', 'png', 'webp']);
@@ -29,21 +31,43 @@ export interface Decoded {
   flip: boolean;
 }
 
-export async function decodeItem(ref: ItemRef, transforms: readonly Transform[], rng: Rng): Promise<Decoded> {
+/** Files of more than `maxPixels` pixels are refused from their header (pixel-limit.ts). */
+export async function decodeItem(ref: ItemRef, transforms: readonly Transform[], rng: Rng, maxPixels: number): Promise<Decoded> {
   if (ref.kind === 'pixels') {
     const { stages, crop, flip } = planGeometry(transforms, ref.pixels.width, ref.pixels.height, rng);
     return { pixels: await runStages(ref.pixels, stages), crop, flip };
   }
-  const image = await sharp(await readFile(ref.path));
+  // The limit is checked on the header below: sharp's own (limitInputPixels) would refuse
+  // the same images already in metadata(), in words that do not name the option raising it.
+  const image = await sharp(await readRegularFile(ref.path), { limitInputPixels: false });
   const meta = await image.metadata();
   if (!FORMATS.has(meta.format)) {
     throw new MarsError('ERR_DATA_FILE', `${meta.format} images are not supported (JPEG, PNG, WebP are)`);
   }
+  checkPixelLimit(meta.width, meta.height, maxPixels);
   // Grey files stay one channel, so that grey batches need no conversion at all.
   const channels = meta.space === 'b-w' || meta.space === 'grey16' ? 1 : 3;
   const { stages, crop, flip } = planGeometry(transforms, meta.width, meta.height, rng);
   const [first, ...rest] = stages;
   return { pixels: await runStages(await run(image, first, channels), rest), crop, flip };
+}
+
+/**
+ * The whole file, refusing anything but a regular file. O_NONBLOCK: opening a
+ * FIFO without it waits for a writer for ever, holding a thread of libuv's
+ * pool that nothing can interrupt. The opened handle is what is checked, so
+ * the path cannot be swapped for another file in between.
+ */
+async function readRegularFile(path: string): Promise<Buffer> {
+  const file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!(await file.stat()).isFile()) {
+      throw new MarsError('ERR_DATA_FILE', `'${path}' is not a regular file (a FIFO, a socket or a device), so it is not read`);
+    }
+    return await file.readFile();
+  } finally {
+    await file.close();
+  }
 }
 
 async function runStages(pixels: Pixels, stages: readonly Stage[]): Promise<Pixels> {

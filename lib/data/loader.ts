@@ -106,10 +106,14 @@ export class DataLoader {
   private async *batches(epoch: number): AsyncGenerator<Batch> {
     const { batchSize, dropLast, concurrency, onError } = this.options;
     const skipped: SkippedItem[] = [];
+    const order = this.order(epoch);
     let batch: Batch | null = null;
     let count = 0;
+    let taken = 0;
     try {
-      for await (const item of mapOrdered(this.order(epoch), concurrency, (i) => this.load(i, epoch))) {
+      for await (const item of mapOrdered(order, concurrency, (i) => this.load(i, epoch))) {
+        // This item and those after it, skipped ones included: a new batch needs room for no more.
+        const remaining = order.length - taken++;
         if (this.options.signal?.aborted) throw new MarsError('ERR_ABORTED', `data loading aborted in epoch ${epoch}`, { cause: this.options.signal.reason });
         if ('error' in item) {
           const key = this.dataset.key(item.index);
@@ -121,14 +125,14 @@ export class DataLoader {
         if ('item' in item) {
           const [, h, w] = item.item.shape as [number, number, number];
           this.checkShape(h, w, item.index);
-          batch ??= this.newBatch();
+          batch ??= this.newBatch(remaining);
           copyItem(batch.tensor!, count, item.item);
           item.item.dispose();
         } else {
           const { pixels, crop, flip } = item.decoded;
           const rect = crop ?? { left: 0, top: 0, width: pixels.width, height: pixels.height };
           const size = this.checkShape(rect.height, rect.width, item.index);
-          batch ??= this.newBatch();
+          batch ??= this.newBatch(remaining);
           writeItem(convertChannels(pixels, this.channels), rect, flip, this.table, batch.inputs, count * size);
         }
         batch.labels[count] = this.dataset.label(item.index);
@@ -149,12 +153,17 @@ export class DataLoader {
     }
   }
 
-  /** An empty batch of full size for items of `itemShape`: a native tensor for native items, else (reused) arrays. */
-  private newBatch(): Batch {
+  /**
+   * An empty batch for items of `itemShape`: a native tensor for native items, else (reused) arrays. It holds
+   * `batchSize` items, or the `remaining` items of the epoch when fewer: a batch size far above the dataset's
+   * (1e9 for "everything at once") costs the dataset's memory, not the batch size's.
+   */
+  private newBatch(remaining: number): Batch {
     const { batchSize, pinMemory } = this.options;
-    const shape: Batch['shape'] = [batchSize, ...this.itemShape!];
-    const labels = new Int32Array(batchSize);
-    const indices = new Int32Array(batchSize);
+    const slots = Math.min(batchSize, remaining);
+    const shape: Batch['shape'] = [slots, ...this.itemShape!];
+    const labels = new Int32Array(slots);
+    const indices = new Int32Array(slots);
     if (this.native) {
       const tensor = batchTensor(shape, pinMemory);
       let view: Float32Array | undefined;
@@ -162,7 +171,8 @@ export class DataLoader {
       return { get inputs() { return (view ??= tensor.data()); }, shape, labels, indices, tensor };
     }
     const size = this.itemShape!.reduce((a, b) => a * b, 1);
-    return { inputs: this.spare.pop() ?? new Float32Array(batchSize * size), shape, labels, indices };
+    const spare = slots === batchSize ? this.spare.pop() : undefined;
+    return { inputs: spare ?? new Float32Array(slots * size), shape, labels, indices };
   }
 
   /** Never rejects: a failure is a value, judged in order by the skip/fail policy. */
@@ -172,10 +182,10 @@ export class DataLoader {
     try {
       const ref = this.dataset.ref(index);
       if (this.native && ref.kind === 'file') {
-        const item = await decodeNative(ref.path, this.options.transforms, rng(), this.channels, this.table);
+        const item = await decodeNative(ref.path, this.options.transforms, rng(), this.channels, this.table, this.options.maxPixels);
         if (item) return { index, item };
       }
-      return { index, decoded: await decodeItem(ref, this.options.transforms, rng()) };
+      return { index, decoded: await decodeItem(ref, this.options.transforms, rng(), this.options.maxPixels) };
     } catch (error) {
       return { index, error };
     }
@@ -199,9 +209,10 @@ export class DataLoader {
   }
 }
 
-/** The last, short batch, in arrays (or a tensor) of its own size: a native consumer may use the whole buffer. */
+/** The last batch, in arrays (or a tensor) of its own size when short: a native consumer may use the whole buffer. */
 function trim(batch: Batch, count: number, pinned: boolean): Batch {
-  const [, c, h, w] = batch.shape;
+  const [slots, c, h, w] = batch.shape;
+  if (count === slots) return batch;
   const shape: Batch['shape'] = [count, c, h, w];
   const kept = batch.inputs.subarray(0, count * c * h * w);
   const rest = { shape, labels: batch.labels.slice(0, count), indices: batch.indices.slice(0, count) };

@@ -14,6 +14,7 @@ import { native } from '../native/loader.js';
 import { Tensor } from '../torch/tensor.js';
 import { planGeometry } from './geometry.js';
 import type { Transform } from './options.js';
+import { checkPixelLimit } from './pixel-limit.js';
 import type { Rng } from './rng.js';
 
 /** True when every transform in the list can run natively (resampling with the `linear` kernel only). */
@@ -24,11 +25,14 @@ export function nativeSupports(transforms: readonly Transform[]): boolean {
 /**
  * The item at `path` as a float32 [C, H, W] tensor with `channels` channels,
  * each value v of channel c written as table[c * 256 + v]; null when the file
- * is for sharp. Rejects with ERR_DATA_FILE for a missing, corrupt or truncated file.
+ * is for sharp. Rejects with ERR_DATA_FILE for a missing, corrupt or truncated
+ * file, one that is not a regular file, and one whose header claims more than
+ * `maxPixels` pixels (checked before the decoder allocates them).
  */
-export async function decodeNative(path: string, transforms: readonly Transform[], rng: Rng, channels: 1 | 3, table: Float32Array): Promise<Tensor | null> {
+export async function decodeNative(path: string, transforms: readonly Transform[], rng: Rng, channels: 1 | 3, table: Float32Array, maxPixels: number): Promise<Tensor | null> {
   const file = await native().imageOpen(path);
   if ('unsupported' in file) return null;
+  checkPixelLimit(file.width, file.height, maxPixels);
   const { stages, crop, flip } = planGeometry(transforms, file.width, file.height, rng);
   try {
     const plan = { stages: stages.map(({ crop, width, height }) => ({ crop, width, height })), crop, flip, channels, table };

@@ -104,6 +104,13 @@ export const loaderOptionsSchema = z.strictObject({
    * `sharp`: every file in sharp. See docs/data.md for what each measures.
    */
   decoder: z.enum(['auto', 'sharp']).default('auto'),
+  /**
+   * The most pixels (width × height) an image file may have: a larger one is
+   * skipped as unreadable, judged from its header before any memory is
+   * allocated for it. The default is sharp's limitInputPixels (16383²), about
+   * 800 MB of decoded RGB.
+   */
+  maxPixels: positiveInt.max(Number.MAX_SAFE_INTEGER).default(0x3fff * 0x3fff),
   /** Natively built batches in page-locked memory (CUDA LibTorch only), for asynchronous copies to the GPU. */
   pinMemory: z.boolean().default(false),
   transforms: z.array(transformSchema).default([]),

@@ -42,6 +42,8 @@ auto ImageErrors(F&& body) -> decltype(body()) {
     return body();
   } catch (const image::Corrupt& e) {
     throw CodedError("ERR_DATA_FILE", e.what());
+  } catch (const image::NotRegular& e) {
+    throw CodedError("ERR_DATA_FILE", e.what());
   } catch (const std::system_error& e) {
     throw CodedError("ERR_DATA_FILE", e.what());
   }

@@ -45,10 +45,12 @@ Header JpegHeader(const std::vector<uint8_t>& file) {
 Header PngHeader(const std::vector<uint8_t>& file) {
   // The signature, then IHDR: length, "IHDR", width, height, bit depth, colour type.
   if (file.size() < 33 || std::memcmp(file.data() + 12, "IHDR", 4) != 0) throw Corrupt("not a readable PNG: no IHDR chunk");
+  const uint32_t width = BigEndian32(file.data() + 16), height = BigEndian32(file.data() + 20);
+  // The PNG specification's range; beyond it the sizes would turn negative as ints.
+  if (width == 0 || height == 0 || width > 0x7fffffff || height > 0x7fffffff) throw Corrupt("not a readable PNG: its size is out of range");
   const int colourType = file[25];
   const bool grey = colourType == PNG_COLOR_TYPE_GRAY || colourType == PNG_COLOR_TYPE_GRAY_ALPHA;
-  return {Format::kPng, static_cast<int>(BigEndian32(file.data() + 16)), static_cast<int>(BigEndian32(file.data() + 20)),
-          grey ? 1 : 3};
+  return {Format::kPng, static_cast<int>(width), static_cast<int>(height), grey ? 1 : 3};
 }
 
 Image DecodeJpeg(const std::vector<uint8_t>& file, const Header& header, int shrink) {
@@ -88,8 +90,11 @@ void PngError(png_structp png, png_const_charp message) {
 void PngWarning(png_structp, png_const_charp) {}
 
 // libpng reports errors by longjmp: nothing between setjmp and the jump may
-// own memory, so the rows and the pixels are allocated by the caller.
-bool ReadPngRows(png_structp png, png_infop info, Image& out, std::vector<png_bytep>& rows) {
+// own memory, so the pixels belong to the caller. Rows are read one at a time
+// (each pass of an interlaced file over all of them), without an array of
+// row pointers: that array alone would take 8 bytes a row of the height the
+// header claims, before a single row is known to exist.
+bool ReadPngRows(png_structp png, png_infop info, Image& out) {
   if (setjmp(png_jmpbuf(png))) return false;
   png_read_info(png, info);
   const int colourType = png_get_color_type(png, info);
@@ -98,12 +103,13 @@ bool ReadPngRows(png_structp png, png_infop info, Image& out, std::vector<png_by
   if (colourType == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
   if (depth == 16) png_set_scale_16(png);  // 16-bit samples scaled to 8 bits, as sharp does
   png_set_strip_alpha(png);                // alpha dropped, not composited, as PIL's convert('RGB')
-  png_set_interlace_handling(png);
+  const int passes = png_set_interlace_handling(png);
   png_read_update_info(png, info);
   if (static_cast<int>(png_get_channels(png, info)) != out.channels) png_error(png, "unexpected channel count");
   out.pixels.resize(static_cast<size_t>(out.width) * out.height * out.channels);
-  for (int y = 0; y < out.height; y++) rows[y] = out.Row(y);
-  png_read_image(png, rows.data());
+  for (int pass = 0; pass < passes; pass++) {
+    for (int y = 0; y < out.height; y++) png_read_row(png, out.Row(y), nullptr);
+  }
   png_read_end(png, nullptr);
   return true;
 }
@@ -118,8 +124,7 @@ Image DecodePng(const std::vector<uint8_t>& file, const Header& header) {
   out.width = header.width;
   out.height = header.height;
   out.channels = header.channels;
-  std::vector<png_bytep> rows(header.height);
-  const bool ok = info != nullptr && ReadPngRows(png, info, out, rows);
+  const bool ok = info != nullptr && ReadPngRows(png, info, out);
   png_destroy_read_struct(&png, info ? &info : nullptr, nullptr);
   if (!ok) throw Corrupt(std::string("PNG does not decode: ") + source.error);
   return out;
@@ -128,14 +133,25 @@ Image DecodePng(const std::vector<uint8_t>& file, const Header& header) {
 }  // namespace
 
 std::vector<uint8_t> ReadFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO without it waits for a writer, for ever, on a
+  // thread nothing can interrupt. The opened descriptor is what is checked,
+  // so the path cannot be swapped for another file in between.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) throw std::system_error(errno, std::generic_category(), "open '" + path + "'");
   struct stat st {};
-  std::vector<uint8_t> bytes;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) bytes.resize(static_cast<size_t>(st.st_size));
+  if (::fstat(fd, &st) != 0) {
+    const int error = errno;
+    ::close(fd);
+    throw std::system_error(error, std::generic_category(), "stat '" + path + "'");
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw NotRegular("'" + path + "' is not a regular file (a FIFO, a socket or a device), so it is not read");
+  }
+  std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
   size_t done = 0;
   for (;;) {
-    if (done == bytes.size()) bytes.resize(bytes.size() + 65536);  // grew, or not a regular file
+    if (done == bytes.size()) bytes.resize(bytes.size() + 65536);  // the file grew
     const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {

@@ -5,8 +5,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mars::image {
@@ -21,9 +23,29 @@ struct Header {
   int width = 0, height = 0, channels = 3;
 };
 
+// An allocator that leaves new elements uninitialised. Every pixel buffer is
+// written in full before it is read; zeroing it first would commit the memory
+// of every pixel a file's header claims before its data prove they exist (a
+// 68-byte PNG claiming 16000×16000 pixels took 770 MB that way, now a few).
+template <typename T>
+struct Uninitialised : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = Uninitialised<U>;
+  };
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    if constexpr (sizeof...(Args) == 0) {
+      ::new (static_cast<void*>(p)) U;
+    } else {
+      ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+    }
+  }
+};
+
 // 8-bit pixels, rows of width × channels bytes, top to bottom.
 struct Image {
-  std::vector<uint8_t> pixels;
+  std::vector<uint8_t, Uninitialised<uint8_t>> pixels;
   int width = 0, height = 0, channels = 0;
   const uint8_t* Row(int y) const { return pixels.data() + static_cast<size_t>(y) * width * channels; }
   uint8_t* Row(int y) { return pixels.data() + static_cast<size_t>(y) * width * channels; }
@@ -44,7 +66,14 @@ struct Corrupt : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The whole file; std::system_error (errno, path in the message) when it cannot be read.
+// A path that is not a regular file (a FIFO, a socket, a device): reading it
+// could wait for a writer for ever, or never end.
+struct NotRegular : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The whole file; std::system_error (errno, path in the message) when it
+// cannot be read, NotRegular when it is not a regular file.
 std::vector<uint8_t> ReadFile(const std::string& path);
 
 // The format and size; Corrupt when a JPEG or PNG header is malformed.

@@ -1,5 +1,6 @@
-import { writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import {
   centerCrop,
@@ -202,5 +203,24 @@ print('null')
     expect(skipped.map((s) => s.key.split('/').pop()).sort()).toEqual(['half.jpg', 'half.png', 'header.png', 'text.jpg']);
     expect(skipped.find((s) => s.key.endsWith('half.jpg'))!.reason).toMatch(/JPEG/);
     expect(skipped.find((s) => s.key.endsWith('half.png'))!.reason).toMatch(/PNG/);
+  });
+});
+
+describe('interlaced PNG', () => {
+  it('decodes, row by row in each Adam7 pass, to the pixels PIL reads', async () => {
+    // PIL cannot write an interlaced PNG; sharp (libspng) can.
+    mkdirSync(join(root, 'interlaced', 'c'), { recursive: true });
+    const path = join(root, 'interlaced', 'c', 'image.png');
+    writeFileSync(path, await sharp(file('png')).png({ progressive: true }).toBuffer());
+    expect(readFileSync(path)[28]).toBe(1); // IHDR's interlace method: Adam7
+    const got = await ours('interlaced', []);
+    expect(got.batch.tensor).toBeDefined(); // built natively
+    const pil = python<number[]>(
+      `import json, sys, numpy as np
+from PIL import Image
+print(json.dumps(np.asarray(Image.open(json.load(sys.stdin)).convert('RGB')).transpose(2, 0, 1).reshape(-1).tolist()))`,
+      path,
+    );
+    expect([...toBytes(got.batch.inputs)]).toEqual(pil);
   });
 });
