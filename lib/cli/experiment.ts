@@ -22,7 +22,8 @@ of MARS-SP's. Then the sensitivity study, if configured: MARS-SP's and
 Frobenius-SP's searched radii scaled by 10^k.
 
 Every finished run is kept in DIR/runs.jsonl and every search in DIR/search/:
-the same command resumes after any interruption. At the end it writes
+the same command resumes after any interruption (one at a time: a second
+is refused while the first runs). At the end it writes
 DIR/results.json (every run; per cell the mean, std and 95% interval over
 the seeds, the paired difference to plain fine-tuning, the bounds, times)
 and prints the table.

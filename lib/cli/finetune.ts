@@ -1,5 +1,5 @@
 /** `mars-ft finetune`: fine-tune a TorchScript backbone on labelled data and write model, metrics and summary. */
-import { appendFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
 import { hasCode, MarsError } from '../errors.js';
@@ -7,7 +7,10 @@ import { runSummary } from '../report/summary.js';
 import { fineTune, type FineTuneResult } from '../train/finetune.js';
 import { FINE_TUNE_DEFAULTS, FineTuneSchema, type EpochEnd } from '../train/options.js';
 import { METHODS } from '../train/regularisers.js';
+import { resumePoint } from '../train/resume.js';
+import { appendLine } from '../util/append-line.js';
 import { removePendingTemporaries, sweepStaleTemporaries, writeFileAtomic } from '../util/atomic-write.js';
+import { DirLock, releaseDirLocks } from '../util/dir-lock.js';
 import { ensureOutputDir } from '../util/output-dir.js';
 import { DistributedSchema, resolveDistributed } from '../distributed/options.js';
 import { number, parseFlags, required } from './args.js';
@@ -73,7 +76,8 @@ Several processes (docs/distributed.md)
 Output
   --log-dir DIR        TensorBoard event files and metrics.csv
   --no-checkpoints     write no DIR/checkpoints (then Ctrl-C cannot be resumed)
-  --resume             continue from DIR/checkpoints/last.pt, exactly
+  --resume             continue from DIR/checkpoints/last.pt, exactly (with no
+                       checkpoint there, start from scratch and say so)
   --json               print the summary as JSON
   --json-lines         print one JSON object per epoch on stdout
 
@@ -81,7 +85,8 @@ Writes DIR/model.pt (TorchScript, class names and evaluation transforms
 inside), DIR/metrics.jsonl (one line per epoch) and DIR/summary.json (every
 setting, the selected and the final epoch's scores, the machine). Ctrl-C
 writes DIR/checkpoints/last.pt, where the run stood, and exits (Ctrl-C again
-quits at once, without it); --resume continues from it.
+quits at once, without it); --resume continues from it. One run at a time
+writes DIR: a second is refused while the first runs (DIR/.mars-ft.lock).
 mars-ft report DIR draws the run.`;
 
 /** "train: 300 items, 5 classes (sandal 60, shirt 60, ...) | validation: 100 | test: 500" */
@@ -150,61 +155,71 @@ export async function finetune(argv: string[]): Promise<void> {
     ...(v['log-dir'] ? { logDir: v['log-dir'] } : {}),
     freezeBackbone: v['freeze-backbone'], reinit: v.reinit,
   };
-  // Before any data are read: an unusable output folder fails in seconds, not after training.
+  // Before any data are read: an unusable output folder, or one another run
+  // writes, fails in seconds, not after training. Rank 0 alone writes there.
   await ensureOutputDir(out);
-  if (rank === 0) await sweepStaleTemporaries(out);
-  const flags = dataFlags(v, seed, h);
-  const train = await openData(required('train', v.train, h), flags, true);
-  const test = v.test ? await openData(v.test, flags, false) : undefined;
-  const validation = v.val ? await openData(v.val, flags, false) : undefined;
-  if (rank === 0) process.stderr.write(dataLine(train, validation, test));
-
-  const metricsPath = join(out, 'metrics.jsonl');
-  if (!v.resume && rank === 0) rmSync(metricsPath, { force: true });
-  const controller = new AbortController();
-  // The first Ctrl-C stops after the current batch and writes last.pt; a
-  // second quits at once, removing the temporary file of a save under way.
-  // The handler stays until the process exits: a Ctrl-C while it winds down
-  // must not kill it with a file half-written.
-  process.on('SIGINT', () => {
-    if (!controller.signal.aborted) return controller.abort();
-    removePendingTemporaries();
-    // Die by the signal itself, as a program stopped by Ctrl-C does (the shell
-    // reports 130): process.exit would run LibTorch's exit handlers while the
-    // compute thread may still be writing, and could crash there.
-    process.removeAllListeners('SIGINT');
-    process.kill(process.pid, 'SIGINT');
-  });
-  const progress = new Progress(process.stderr, epochs, '', reg.method);
-  const started = performance.now();
-  const startedAt = new Date();
-  let result: FineTuneResult;
+  const lock = rank === 0 ? await DirLock.acquire(out) : undefined;
   try {
-    result = await fineTune({
-      backbone,
-      train, ...(test ? { test } : {}), ...(validation ? { validation, monitor: 'validation.accuracy' as const } : {}),
-      ...options,
-      ...(v['no-checkpoints'] ? {} : { checkpointDir: join(out, 'checkpoints') }),
-      resume: v.resume, signal: controller.signal,
-      ...(Object.keys(distributed).length > 0 ? { distributed } : {}),
-      onBatchEnd: (b) => rank === 0 && progress.batch(b),
-      onEpochEnd: (e: EpochEnd) => {
-        if (rank !== 0) return;
-        appendFileSync(metricsPath, JSON.stringify(e) + '\n');
-        if (v['json-lines']) process.stdout.write(JSON.stringify(e) + '\n');
-        progress.epoch(e);
-      },
+    if (rank === 0) await sweepStaleTemporaries(out);
+    const checkpoints = join(out, 'checkpoints');
+    const resumeFrom = v.resume ? resumePoint(checkpoints) : undefined;
+    if (v.resume && !resumeFrom && rank === 0) process.stderr.write(`no checkpoint in ${checkpoints}; starting from scratch\n`);
+    const flags = dataFlags(v, seed, h);
+    const train = await openData(required('train', v.train, h), flags, true);
+    const test = v.test ? await openData(v.test, flags, false) : undefined;
+    const validation = v.val ? await openData(v.val, flags, false) : undefined;
+    if (rank === 0) process.stderr.write(dataLine(train, validation, test));
+
+    const metricsPath = join(out, 'metrics.jsonl');
+    if (!resumeFrom && rank === 0) rmSync(metricsPath, { force: true });
+    const controller = new AbortController();
+    // The first Ctrl-C stops after the current batch and writes last.pt; a
+    // second quits at once, removing the temporary file of a save under way.
+    // The handler stays until the process exits: a Ctrl-C while it winds down
+    // must not kill it with a file half-written.
+    process.on('SIGINT', () => {
+      if (!controller.signal.aborted) return controller.abort();
+      removePendingTemporaries();
+      releaseDirLocks();
+      // Die by the signal itself, as a program stopped by Ctrl-C does (the shell
+      // reports 130): process.exit would run LibTorch's exit handlers while the
+      // compute thread may still be writing, and could crash there.
+      process.removeAllListeners('SIGINT');
+      process.kill(process.pid, 'SIGINT');
     });
-  } catch (e) {
-    throw withHint(e);
+    const progress = new Progress(process.stderr, epochs, '', reg.method);
+    const started = performance.now();
+    const startedAt = new Date();
+    let result: FineTuneResult;
+    try {
+      result = await fineTune({
+        backbone,
+        train, ...(test ? { test } : {}), ...(validation ? { validation, monitor: 'validation.accuracy' as const } : {}),
+        ...options,
+        ...(v['no-checkpoints'] ? {} : { checkpointDir: checkpoints }),
+        resume: resumeFrom !== undefined, signal: controller.signal,
+        ...(Object.keys(distributed).length > 0 ? { distributed } : {}),
+        onBatchEnd: (b) => rank === 0 && progress.batch(b),
+        onEpochEnd: (e: EpochEnd) => {
+          if (rank !== 0) return;
+          appendLine(metricsPath, JSON.stringify(e), 'ERR_WRITE');
+          if (v['json-lines']) process.stdout.write(JSON.stringify(e) + '\n');
+          progress.epoch(e);
+        },
+      });
+    } catch (e) {
+      throw withHint(e);
+    }
+    if (rank !== 0) return;
+    await result.model.save(join(out, 'model.pt'));
+    const summary = runSummary(result, { train, validation, test }, { checkpoints: !v['no-checkpoints'], seconds: (performance.now() - started) / 1000, startedAt });
+    await writeFileAtomic(join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n', 'ERR_WRITE');
+    const done = `${summary.method}: ${summary.testAccuracy === undefined ? 'no test data' : `test accuracy ${(100 * summary.testAccuracy).toFixed(2)}%`} ` +
+      `(epoch ${summary.bestEpoch} of ${summary.epochs}, ${summary.seconds.toFixed(1)} s); wrote ${join(out, 'model.pt')}\n`;
+    if (v.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+    else if (v['json-lines']) process.stderr.write(done);
+    else process.stdout.write(done);
+  } finally {
+    lock?.release();
   }
-  if (rank !== 0) return;
-  await result.model.save(join(out, 'model.pt'));
-  const summary = runSummary(result, { train, validation, test }, { checkpoints: !v['no-checkpoints'], seconds: (performance.now() - started) / 1000, startedAt });
-  await writeFileAtomic(join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n', 'ERR_WRITE');
-  const done = `${summary.method}: ${summary.testAccuracy === undefined ? 'no test data' : `test accuracy ${(100 * summary.testAccuracy).toFixed(2)}%`} ` +
-    `(epoch ${summary.bestEpoch} of ${summary.epochs}, ${summary.seconds.toFixed(1)} s); wrote ${join(out, 'model.pt')}\n`;
-  if (v.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
-  else if (v['json-lines']) process.stderr.write(done);
-  else process.stdout.write(done);
 }

@@ -36,7 +36,8 @@ same --out resumes; a larger --trials adds trials.
 
 Writes DIR/search.json (the settings), DIR/trials.jsonl (one line per
 finished trial: id, status, params, score, per-fold scores, seconds) and
-DIR/best.json (method, params, score). Ctrl-C stops; the finished trials stay.`;
+DIR/best.json (method, params, score). Ctrl-C stops; the finished trials stay.
+One search at a time in DIR: a second is refused while the first runs.`;
 
 /**
  * One line per finished trial; on a terminal, below them, a status line

@@ -8,7 +8,7 @@
  * hopeless trials from their per-epoch validation scores, one trial's run
  * (trial.ts), the pool that runs trials in this process or in child
  * processes (runner.ts, worker.ts, transfer.ts), and the append-only journal
- * that makes a search resumable (journal.ts).
+ * that makes a search resumable (journal.ts, its records checked by record.ts).
  */
 export { search, type SearchResult } from './search.js';
 export { SearchSchema, SelectionSchema, type SearchOptions, type SearchProgress, type SelectionOptions } from './options.js';

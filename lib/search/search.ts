@@ -115,11 +115,22 @@ export async function search(options: SearchOptions): Promise<SearchResult> {
   checkSpace(space, o.regulariser, base.optimizer);
   const selection = o.selection ?? defaultSelection(train);
   const validation = selection.type === 'validation' ? selection.data : undefined;
-  const journal = o.out ? await Journal.open(o.out, settingsOf(o, space, selection)) : Journal.memory();
   const ctx: TrialContext = {
     base, regulariser: o.regulariser, train, ...(validation ? { validation } : {}), splits: splitsOf(selection, train, base.seed),
     objective: o.objective, pruner: o.pruner, threads: Math.max(1, Math.floor(o.threads / o.jobs)),
   };
+  const shape = { space, trials: o.trials, splits: ctx.splits.length, epochs: base.epochs };
+  const journal = o.out ? await Journal.open(o.out, settingsOf(o, space, selection), shape) : Journal.memory();
+  try {
+    return await runSearch(o, ctx, space, journal);
+  } finally {
+    journal.close();
+  }
+}
+
+/** The search proper, its journal open (and its folder locked). */
+async function runSearch(o: ParsedSearchOptions, ctx: TrialContext, space: Space, journal: Journal): Promise<SearchResult> {
+  const { base, train, validation } = ctx;
   const finished = new Map(journal.records.map((r) => [r.id, r]));
   const usesKnown = o.sampler.type === 'tpe' || o.pruner.type !== 'none';
   const bestOf = () => ranked(o.objective, journal.records).find((r) => r.status === 'complete');

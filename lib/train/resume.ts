@@ -10,6 +10,7 @@
  * other classes, a missing best.pt) is refused with ERR_CHECKPOINT.
  */
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadCheckpoint, type CheckpointMeta, type RunPosition, type TrainingState } from '../classifier/checkpoint.js';
 import { MarsError } from '../errors.js';
 import type { Module } from '../torch/module.js';
@@ -38,6 +39,22 @@ export interface Resumed {
   /** Where in the next epoch the run stopped; undefined at an epoch boundary. */
   position: RunPosition | undefined;
   best: Best | undefined;
+}
+
+/**
+ * The checkpoint a resumed run continues from: `checkpointDir`'s last.pt, or
+ * undefined when the folder holds no checkpoint (nothing to resume: a new
+ * run). A best.pt without a last.pt (a run stopped while it wrote its first
+ * last.pt: a second Ctrl-C) is refused with ERR_CHECKPOINT: it holds the best
+ * epoch's weights, not where the run stood, so the run cannot continue exactly.
+ */
+export function resumePoint(checkpointDir: string): string | undefined {
+  const last = join(checkpointDir, 'last.pt');
+  if (existsSync(last)) return last;
+  if (existsSync(join(checkpointDir, 'best.pt'))) {
+    throw new MarsError('ERR_CHECKPOINT', `cannot resume from ${checkpointDir}: it holds best.pt but no last.pt (the run was stopped before it wrote last.pt, or last.pt was removed). best.pt keeps the best epoch's weights, not where the run stood, so the run cannot continue exactly; start it over without resuming (drop --resume), which replaces best.pt`);
+  }
+  return undefined;
 }
 
 /**

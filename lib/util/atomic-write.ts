@@ -91,7 +91,8 @@ export function removePendingTemporaries(): void {
   pending.clear();
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` of this machine is running (this process counts). */
+export function isAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
@@ -111,7 +112,7 @@ export async function sweepStaleTemporaries(dir: string): Promise<string[]> {
   const names = await readdir(dir).catch(() => [] as string[]);
   const stale = names
     .map((name) => ({ name, match: TEMPORARY.exec(name) }))
-    .filter(({ match }) => match && !alive(Number(match[1])))
+    .filter(({ match }) => match && !isAlive(Number(match[1])))
     .map(({ name }) => join(dir, name));
   const removed = await Promise.all(stale.map((path) => rm(path).then(() => path, () => null)));
   return removed.filter((path): path is string => path !== null);

@@ -6,7 +6,7 @@
 // the failure is injected with a file-size limit (prlimit), which makes
 // writes fail with EFBIG.
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -44,6 +44,7 @@ function files(dir: string): string[] {
 /** Fills the tmpfs but for about `leave` bytes. */
 function fill(leave: number): void {
   if (!mounted) return;
+  rmSync(join(disk, 'filler'), { force: true });
   const { bavail, bsize } = statfsSync(disk);
   writeFileSync(join(disk, 'filler'), Buffer.alloc(Math.max(0, bavail * bsize - leave)));
 }
@@ -82,6 +83,89 @@ describe('saving to a full disk', () => {
     expect(r.stderr).toMatch(mounted ? /\[ERR_CHECKPOINT_WRITE\].*disk is full/ : /\[ERR_CHECKPOINT_WRITE\]/);
     expect(seconds).toBeLessThan(60);
     expect(files(out).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
+describe('appending to a journal on a full disk', () => {
+  // A line that crosses a page boundary of the full tmpfs (or the file-size
+  // limit) is written in part before ENOSPC (EFBIG): appendFileSync kept that
+  // part, a torn line the next append glued its own to.
+  it('trials.jsonl and runs.jsonl: ERR_WRITE naming the file, the file as it was; once there is room, both resume and append whole lines', () => {
+    const dir = join(disk, 'journals');
+    mkdirSync(dir);
+    const dist = (module: string) => JSON.stringify(join(ROOT, 'dist', module));
+    const script = `
+      const { readFileSync, rmSync, statfsSync, statSync, writeFileSync } = await import('node:fs');
+      const { Journal } = await import(${dist('search/journal.js')});
+      const { RunJournal } = await import(${dist('experiment/journal.js')});
+      const dir = ${JSON.stringify(dir)};
+      const shape = { space: { extractor: { type: 'logUniform', low: 1, high: 10 } }, trials: 100, splits: 1, epochs: 1 };
+      const trial = (id) => ({ id, status: 'complete', params: { extractor: 1 + id / 100 }, score: 0.5, accuracy: 0.5, loss: 1,
+        folds: [{ repeat: 0, fold: 0, count: 4, accuracy: 0.5, loss: 1, epochs: [{ accuracy: 0.5, loss: 1 }] }], seconds: 1, threads: 1 });
+      const run = (seed) => ({ key: 'r-bnupdate-n4-none/seed' + seed, recipe: 'r', batchNorm: 'update', n: 4, row: 'none', seed,
+        setting: { regulariser: { method: 'none' }, optimizer: { name: 'adam', lr: 0.001 } }, testAccuracy: 0.5, testLoss: 0.7,
+        trainAccuracy: 1, distances: [{ name: 'w', mars: 1, frobenius: 1 }], seconds: 1, loadAverage: 0.5 });
+      const journals = {
+        'trials.jsonl': { open: () => Journal.open(dir + '/search', {}, shape), record: trial, add: (j, r) => j.append(r), path: dir + '/search/trials.jsonl' },
+        'runs.jsonl': { open: () => RunJournal.open(dir + '/experiment', { format: 1 }), record: run, add: (j, r) => j.add(r), path: dir + '/experiment/runs.jsonl' },
+      };
+      const size = (path) => { try { return statSync(path).size; } catch { return 0; } };
+      const out = {};
+      for (const [name, k] of Object.entries(journals)) {
+        k.journal = await k.open();
+        // Whole lines up to just below 4096 bytes (one page, or the size limit): the next one crosses it.
+        let n = 1;
+        while (size(k.path) + JSON.stringify(k.record(n)).length + 1 <= 4096) k.add(k.journal, k.record(n++));
+        k.next = n;
+      }
+      if (${mounted}) {
+        const { bavail, bsize } = statfsSync(dir);
+        writeFileSync(dir + '/filler', Buffer.alloc(bavail * bsize));
+      }
+      for (const [name, k] of Object.entries(journals)) {
+        const before = readFileSync(k.path);
+        try { k.add(k.journal, k.record(k.next)); out[name] = { appended: true }; } catch (e) { out[name] = { code: e.code, message: e.message }; }
+        out[name].unchanged = readFileSync(k.path).equals(before);
+        out[name].lines = k.next - 1;
+      }
+      rmSync(dir + '/filler', { force: true });
+      for (const [name, k] of Object.entries(journals)) {
+        k.journal.close();
+        const again = await k.open();
+        k.add(again, k.record(k.next));
+        again.close();
+        out[name].resumed = readFileSync(k.path, 'utf8');
+      }
+      console.log(JSON.stringify(out));`;
+    const r = node(['--input-type=module', '-e', script], 4096);
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout.trim()) as Record<string, { code: string; message: string; unchanged: boolean; lines: number; resumed: string }>;
+    for (const [name, o] of Object.entries(out)) {
+      expect(o.code, name).toBe('ERR_WRITE');
+      expect(o.message).toMatch(new RegExp(`cannot append to .*${name}: ${mounted ? 'the disk is full' : '.*EFBIG'}`));
+      expect(o.unchanged, `${name} is as it was`).toBe(true);
+      const lines = o.resumed.split('\n');
+      expect(lines.pop()).toBe('');
+      expect(lines).toHaveLength(o.lines + 1);
+      for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow();
+    }
+  });
+
+  it('mars-ft finetune: metrics.jsonl keeps whole lines and the run exits with ERR_WRITE naming it', () => {
+    const out = join(disk, 'metrics');
+    // Room for the lock and one page of metrics.jsonl: its fifth line (about 900 bytes each) crosses the page.
+    fill(2 * 4096);
+    const r = node([CLI, 'finetune', '--backbone', fixturePath('bn_resnet'), '--train', data('train'), '--classes', '7,8', '--per-class', '5',
+      '--epochs', '8', '--batch-size', '5', '--no-checkpoints', '--out', out], 4096);
+    expect(r.signal).toBeNull();
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`\\[ERR_WRITE\\]: cannot append to .*metrics\\.jsonl: ${mounted ? 'the disk is full' : '.*EFBIG'}`));
+    const text = readFileSync(join(out, 'metrics.jsonl'), 'utf8');
+    expect(text.endsWith('\n')).toBe(true);
+    const epochs = text.trim().split('\n').map((l) => (JSON.parse(l) as { epoch: number }).epoch);
+    expect(epochs).toEqual(epochs.map((_, i) => i + 1));
+    expect(epochs.length).toBeLessThan(8);
+    expect(files(out).filter((f) => f !== 'metrics.jsonl')).toEqual([]);
   });
 });
 
