@@ -144,12 +144,14 @@ describe('what an operation makes, it frees', () => {
     // exactly those of before, after every call.
     expect(new Set(out.fineTune.native)).toEqual(new Set([0]));
     expect(new Set(out.classify.native)).toEqual(new Set([0]));
-    // RSS, after a warm-up: 16 MB over 39 runs, 8 MB over 180 calls. Copying
-    // a network with clone() grew it by 5.6 MB a run (220 MB over those runs),
-    // the compiled code of every copy being kept in the original's unit.
+    // RSS, after a warm-up: under 32 MB over 39 runs, 8 MB over 180 calls
+    // (measured: 11 MB, with readings ±7 MB apart from run to run; 0 MB).
+    // The classes LibTorch made for each copy of the network, kept for good,
+    // grew it by 5.6 MB a run (220 MB over those runs); the inference copy's
+    // alone, by 1 MB a run.
     const [ftWarm, ftEnd] = out.fineTune.rss as [number, number];
     const [clWarm, clEnd] = out.classify.rss as [number, number];
-    expect(ftEnd - ftWarm).toBeLessThan(16 << 20);
+    expect(ftEnd - ftWarm).toBeLessThan(32 << 20);
     expect(clEnd - clWarm).toBeLessThan(8 << 20);
   }, 900_000);
 });

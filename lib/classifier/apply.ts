@@ -11,12 +11,13 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { Dataset } from '../data/dataset.js';
 import { DataLoader, type Batch } from '../data/loader.js';
-import type { SkippedItem } from '../data/options.js';
+import { loaderOptionsSchema, type SkippedItem } from '../data/options.js';
 import { fileStore } from '../data/sources/files.js';
 import { MarsError } from '../errors.js';
+import { Module } from '../torch/module.js';
 import { tensor, type Tensor } from '../torch/tensor.js';
 import { parseOptions } from '../util/parse-options.js';
-import type { Classifier, Prediction } from './classifier.js';
+import { Classifier, type Prediction } from './classifier.js';
 
 export const ApplyOptionsSchema = z.strictObject({
   /** Classes per item, most probable first. */
@@ -25,6 +26,8 @@ export const ApplyOptionsSchema = z.strictObject({
   signal: z.instanceof(AbortSignal).optional(),
   /** An image that cannot be read: `fail` with ERR_DATA_FILE, or `skip` it (classify lists it with its error). */
   onError: z.enum(['skip', 'fail']).default('fail'),
+  /** An image file of more width × height pixels is unreadable, judged from its header (the loader's `maxPixels`). */
+  maxPixels: loaderOptionsSchema.shape.maxPixels,
 });
 export type ApplyOptions = z.input<typeof ApplyOptionsSchema>;
 
@@ -66,6 +69,7 @@ function loaderFor(model: Classifier, data: Dataset, o: z.output<typeof ApplyOpt
     batchSize: o.batchSize,
     shuffle: false,
     onError: o.onError,
+    maxPixels: o.maxPixels,
     onSkipped: (summary) => skipped.push(...summary.items),
     transforms: model.meta.evalTransforms.length ? model.meta.evalTransforms : [{ op: 'resize', size: [height, width] }],
     backbone: model.module.parameters(),
@@ -88,6 +92,20 @@ async function withInputs<T>(loader: DataLoader, b: Batch, run: (x: Tensor) => P
   }
 }
 
+/**
+ * Runs `run` with the classifier's inference copy (frozen, BatchNorm folded
+ * into the convolutions: an evaluation pass 1.5-2.5x faster on the CPU),
+ * freed afterwards; with the classifier itself when the copy would not pay
+ * for itself (`worth`: more than one batch), or cannot be made (not on the
+ * CPU, or a network that cannot be frozen).
+ */
+async function forInference(model: Classifier, worth: boolean, run: (net: Classifier) => Promise<void>): Promise<void> {
+  const copy = worth ? await model.module.handle.inferenceCopy() : null;
+  if (!copy) return run(model);
+  using net = new Classifier(new Module(copy), model.meta);
+  await run(net);
+}
+
 /** The `topK` most probable classes of each image file (folders: every image in them) or dataset item. */
 export async function classify(model: Classifier, input: readonly string[] | Dataset, options?: ApplyOptions): Promise<Classified[]> {
   const o = parseOptions(ApplyOptionsSchema, options, 'classify options');
@@ -101,10 +119,12 @@ export async function classify(model: Classifier, input: readonly string[] | Dat
   const out: Classified[] = [];
   const skipped: SkippedItem[] = [];
   const loader = loaderFor(model, data, o, skipped);
-  for await (const b of loader.epoch(0)) {
-    const predictions = await withInputs(loader, b, (x) => model.predict(x, { topK: o.topK }));
-    predictions.forEach((p, i) => out.push({ key: data.key(b.indices[i]!), index: b.indices[i]!, predictions: p }));
-  }
+  await forInference(model, data.size > o.batchSize, async (net) => {
+    for await (const b of loader.epoch(0)) {
+      const predictions = await withInputs(loader, b, (x) => net.predict(x, { topK: o.topK }));
+      predictions.forEach((p, i) => out.push({ key: data.key(b.indices[i]!), index: b.indices[i]!, predictions: p }));
+    }
+  });
   for (const s of skipped) out.push({ key: data.key(s.index), index: s.index, predictions: [], error: { code: 'ERR_DATA_FILE', message: s.reason } });
   return out.sort((a, b) => a.index - b.index);
 }
@@ -119,25 +139,27 @@ export async function evaluate(model: Classifier, dataset: Dataset, options?: Om
   const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   let loss = 0;
   const loader = loaderFor(model, dataset, o);
-  for await (const b of loader.epoch(0)) {
-    const labels = b.labels.slice();
-    const logits = await withInputs(loader, b, async (x) => {
-      const out = await model.logits(x);
-      try {
-        return out.toArray();
-      } finally {
-        out.dispose();
+  await forInference(model, dataset.size > o.batchSize, async (net) => {
+    for await (const b of loader.epoch(0)) {
+      const labels = b.labels.slice();
+      const logits = await withInputs(loader, b, async (x) => {
+        const out = await net.logits(x);
+        try {
+          return out.toArray();
+        } finally {
+          out.dispose();
+        }
+      });
+      for (let i = 0; i < labels.length; i++) {
+        const row = logits.slice(i * k, (i + 1) * k);
+        const max = Math.max(...row);
+        const logSum = max + Math.log(row.reduce((a, v) => a + Math.exp(v - max), 0));
+        const label = labels[i]!;
+        loss += logSum - row[label]!;
+        confusion[label]![row.indexOf(max)]!++;
       }
-    });
-    for (let i = 0; i < labels.length; i++) {
-      const row = logits.slice(i * k, (i + 1) * k);
-      const max = Math.max(...row);
-      const logSum = max + Math.log(row.reduce((a, v) => a + Math.exp(v - max), 0));
-      const label = labels[i]!;
-      loss += logSum - row[label]!;
-      confusion[label]![row.indexOf(max)]!++;
     }
-  }
+  });
   const count = confusion.reduce((a, r) => a + r.reduce((x, y) => x + y, 0), 0);
   const correct = confusion.reduce((a, r, i) => a + r[i]!, 0);
   return {

@@ -66,6 +66,8 @@ Training
                        loss scale): mixed precision; the weights stay fp32
   --on-error skip|fail an unreadable image is skipped and reported (default),
                        or stops the run
+  --max-pixels N       an image of more pixels (width × height, from its
+                       header) is unreadable (default ${D.maxPixels})
 Several processes (docs/distributed.md)
   --nproc N            train as N local processes (data-parallel, Gloo; each
                        with --batch-size items per step); under torchrun or
@@ -117,7 +119,7 @@ export async function finetune(argv: string[]): Promise<void> {
       'freeze-backbone': { type: 'boolean', default: false }, reinit: { type: 'boolean', default: false },
       'log-dir': { type: 'string' }, 'no-checkpoints': { type: 'boolean', default: false },
       resume: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, 'json-lines': { type: 'boolean', default: false },
-      precision: { type: 'string' }, 'on-error': { type: 'string' },
+      precision: { type: 'string' }, 'on-error': { type: 'string' }, 'max-pixels': { type: 'string' },
       nproc: { type: 'string' }, 'sync-batchnorm': { type: 'boolean', default: false }, 'dist-timeout': { type: 'string' },
     },
   });
@@ -150,6 +152,7 @@ export async function finetune(argv: string[]): Promise<void> {
     ...(v.device === undefined ? {} : { device: checked('device', S.device, v.device, v.device, h) }),
     ...(v.precision === undefined ? {} : { precision: checked('precision', S.precision, v.precision, v.precision, h) }),
     ...(v['on-error'] === undefined ? {} : { onError: checked('on-error', S.onError.unwrap(), v['on-error'], v['on-error'], h) }),
+    ...(v['max-pixels'] === undefined ? {} : { maxPixels: numberFlag('max-pixels', v['max-pixels'], S.maxPixels.unwrap(), h) }),
     ...(patience === undefined ? {} : { patience }),
     ...(bound ? { bound } : {}),
     ...(v['log-dir'] ? { logDir: v['log-dir'] } : {}),

@@ -13,6 +13,6 @@ export function checkPixelLimit(width: number, height: number, maxPixels: number
   const count = (n: number) => n.toLocaleString('en-US');
   throw new MarsError(
     'ERR_DATA_FILE',
-    `the image is ${width}×${height} = ${count(width * height)} pixels, over the limit of ${count(maxPixels)}; the loader option maxPixels raises it`,
+    `the image is ${width}×${height} = ${count(width * height)} pixels, over the limit of ${count(maxPixels)}; the option maxPixels (mars-ft: --max-pixels) raises it`,
   );
 }

@@ -50,6 +50,8 @@ export interface NativeModule extends NativeHandle {
   setTraining(on: boolean): void;
   isTraining(): boolean;
   clone(): Promise<NativeModule>;
+  /** A copy frozen and optimised for inference, on the CPU; null elsewhere or when it cannot be frozen. */
+  inferenceCopy(): Promise<NativeModule | null>;
   /** The TorchScript archive, built in memory (written to disk by TypeScript, with checked I/O). */
   serialize(extraFiles?: Record<string, string>): Promise<Buffer>;
   /** The first parameter or buffer that holds NaN or an infinity, or null. */

@@ -8,10 +8,11 @@ import { join } from 'node:path';
 import { parseOptions } from '../util/parse-options.js';
 import { ensureOutputDir } from '../util/output-dir.js';
 import { Owned } from '../util/owned.js';
+import { DirLock } from '../util/dir-lock.js';
 import { sweepStaleTemporaries } from '../util/atomic-write.js';
 import { composeClassifier, probeBackbone, type HeadShape } from './head.js';
 import { saveCheckpoint, type CheckpointMeta, type RunPosition } from '../classifier/checkpoint.js';
-import { openResume, restoreTrainer, type Best } from './resume.js';
+import { openResume, restoreTrainer, resumePoint, type Best } from './resume.js';
 import { DataLoader, type Batch } from '../data/loader.js';
 import type { Dataset } from '../data/dataset.js';
 import { hasCode, MarsError } from '../errors.js';
@@ -66,6 +67,7 @@ function loaderFor(o: ParsedFineTuneOptions, data: Dataset, backbone: Module, tr
     transforms: train ? o.transforms.train : o.transforms.eval,
     backbone: backbone.parameters(),
     onError: o.onError,
+    maxPixels: o.maxPixels,
     pinMemory: o.device.startsWith('cuda'),
     // Evaluation passes stop at once; the training loop checks the signal itself, to write last.pt first.
     ...(o.signal && !train ? { signal: o.signal } : {}),
@@ -223,9 +225,13 @@ async function trainOwning(o: ParsedFineTuneOptions, classNames: string[], owned
   const bestPath = o.checkpointDir && join(o.checkpointDir, 'best.pt');
   if (o.checkpointDir && !group?.rank) {
     await ensureOutputDir(o.checkpointDir, 'checkpoint folder');
+    // One run at a time writes a checkpoint folder: a second is refused, naming the first.
+    owned.add(await DirLock.acquire(o.checkpointDir));
     await sweepStaleTemporaries(o.checkpointDir);
   }
-  const resumed = o.resume && lastPath && existsSync(lastPath) ? await openResume(lastPath, bestPath, o.device, { classNames, itemShape }) : undefined;
+  // No checkpoint yet: the run starts from scratch (best.pt alone is refused: it does not say where the run stood).
+  const resumeFrom = o.resume && o.checkpointDir ? resumePoint(o.checkpointDir) : undefined;
+  const resumed = resumeFrom ? await openResume(resumeFrom, bestPath, o.device, { classNames, itemShape }) : undefined;
   if (resumed) {
     owned.add(resumed.model);
     owned.add(resumed.best?.model);

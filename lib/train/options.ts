@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { TensorDistance } from '../native/surface.js';
 import { DeviceSchema } from '../torch/options.js';
 import { Dataset } from '../data/dataset.js';
-import { transformSchema } from '../data/options.js';
+import { loaderOptionsSchema, transformSchema } from '../data/options.js';
 import { Module } from '../torch/module.js';
 import { RegulariserSchema, type Method, type Regulariser } from './regularisers.js';
 import { DistributedSchema } from '../distributed/options.js';
@@ -167,9 +167,11 @@ export const FineTuneSchema = z.strictObject({
   threads: z.number().int().positive().optional(),
   /**
    * Writes `last.pt` (every epoch, and where an aborted run stopped) and `best.pt` here; resumes
-   * from `last.pt` with `resume`, exactly: the weights are those of an uninterrupted run.
+   * from `last.pt` with `resume`, exactly: the weights are those of an uninterrupted run. One run
+   * at a time: a second on the same folder is ERR_OUTPUT_DIR, naming the first.
    */
   checkpointDir: z.string().min(1).optional(),
+  /** Continue from `checkpointDir`'s last.pt; with no checkpoint there yet, start from scratch (best.pt alone is ERR_CHECKPOINT). */
   resume: z.boolean().default(false),
   /** The metric that picks the best epoch (kept in memory and in best.pt) and drives early stopping. */
   monitor: metric.optional(),
@@ -223,6 +225,8 @@ export const FineTuneSchema = z.strictObject({
   distributed: z.union([z.boolean(), DistributedSchema]).optional(),
   /** What an unreadable item does: `skip` it (reported with a warning) or `fail` the run with ERR_DATA_FILE. */
   onError: z.enum(['skip', 'fail']).default('skip'),
+  /** An image file of more width × height pixels is skipped as unreadable, judged from its header (the loader's `maxPixels`). */
+  maxPixels: loaderOptionsSchema.shape.maxPixels,
   /** Its result is awaited: training waits for a returned promise, and a rejected one rejects fineTune. */
   onBatchEnd: fn<(e: BatchEnd) => unknown>('onBatchEnd').optional(),
   /** Awaited, like onBatchEnd; the checkpoint of the epoch is written first. */
@@ -240,4 +244,5 @@ export const FINE_TUNE_DEFAULTS = {
   epochs: FineTuneSchema.shape.epochs.parse(undefined),
   batchSize: FineTuneSchema.shape.batchSize.parse(undefined),
   seed: FineTuneSchema.shape.seed.parse(undefined),
+  maxPixels: FineTuneSchema.shape.maxPixels.parse(undefined),
 } as const;

@@ -52,7 +52,7 @@ export function resumePoint(checkpointDir: string): string | undefined {
   const last = join(checkpointDir, 'last.pt');
   if (existsSync(last)) return last;
   if (existsSync(join(checkpointDir, 'best.pt'))) {
-    throw new MarsError('ERR_CHECKPOINT', `cannot resume from ${checkpointDir}: it holds best.pt but no last.pt (the run was stopped before it wrote last.pt, or last.pt was removed). best.pt keeps the best epoch's weights, not where the run stood, so the run cannot continue exactly; start it over without resuming (drop --resume), which replaces best.pt`);
+    throw new MarsError('ERR_CHECKPOINT', `cannot resume from ${checkpointDir}: it holds best.pt but no last.pt (the run was stopped before it wrote last.pt, or last.pt was removed). best.pt keeps the best epoch's weights, not where the run stood, so the run cannot continue exactly; start it over without resuming (drop --resume; in the API, resume: false), which replaces best.pt`);
   }
   return undefined;
 }

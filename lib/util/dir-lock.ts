@@ -124,4 +124,8 @@ export class DirLock {
     removeIfOurs(this.path, this.text);
     held.delete(this.path);
   }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
 }

@@ -1,8 +1,10 @@
 #include "core/module.h"
 
 #include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 
 #include <map>
+#include <sstream>
 #include <ostream>
 #include <streambuf>
 #include <vector>
@@ -123,6 +125,33 @@ torch::jit::Module DeepCopy(const torch::jit::Module& module) {
   return copy;
 }
 
+std::optional<torch::jit::Module> InferenceCopy(const torch::jit::Module& module) {
+  try {
+    // A copy through an archive: its classes live in a compilation unit of
+    // its own, which goes with it. freeze() gives the frozen copy new classes
+    // in the unit of the module it freezes, and for good: frozen in place,
+    // a network loaded once and evaluated after every epoch, or a classifier
+    // that classifies again and again, grew by its whole code each time.
+    // Made as Python would make it: with autograd on and the graph executor's
+    // optimisation on. Made under a session's no-grad guard, each copy left
+    // 0.9 MB behind (8-item batches of a small ResNet), for good.
+    const at::AutoGradMode grad(true);
+    const torch::jit::GraphOptimizerEnabledGuard optimise(true);
+    std::stringstream archive;
+    module.save(archive);
+    const auto device = module.parameters().size() ? (*module.parameters().begin()).device() : c10::Device(c10::kCPU);
+    torch::jit::Module own = torch::jit::load(archive, device);
+    own.eval();
+    // Frozen first, explicitly: optimize_for_inference freezes only modules whose type has a
+    // `training` attribute (the composed classifier's does not) and would otherwise rewrite
+    // the module's own graph.
+    torch::jit::Module frozen = torch::jit::freeze(own);
+    return torch::jit::optimize_for_inference(frozen);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 namespace {
 
 int CountCalls(const torch::jit::Block* block) {
@@ -151,6 +180,7 @@ void ModuleWrap::Init(Napi::Env env, Napi::Object exports) {
                                         InstanceMethod<&ModuleWrap::SetTraining>("setTraining"),
                                         InstanceMethod<&ModuleWrap::IsTraining>("isTraining"),
                                         InstanceMethod<&ModuleWrap::Clone>("clone"),
+                                        InstanceMethod<&ModuleWrap::InferenceCopy>("inferenceCopy"),
                                         InstanceMethod<&ModuleWrap::Serialize>("serialize"),
                                         InstanceMethod<&ModuleWrap::NonFinite>("nonFinite"),
                                         InstanceMethod<&ModuleWrap::To>("to"),
@@ -277,6 +307,27 @@ Napi::Value ModuleWrap::SetTraining(const Napi::CallbackInfo& info) {
 
 Napi::Value ModuleWrap::IsTraining(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), Get(info)->module.is_training());
+}
+
+// inferenceCopy() -> Promise<Module | null>: a copy frozen and optimised for
+// inference (InferenceCopy), on the CPU; null elsewhere, or for a module that
+// cannot be frozen (run it as it is).
+Napi::Value ModuleWrap::InferenceCopy(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto state = Get(info);
+  return RunAsync<std::shared_ptr<ModuleState>>(
+      env, "ERR_TORCH", "inferenceCopy failed",
+      [state]() -> std::shared_ptr<ModuleState> {
+        std::lock_guard<std::mutex> lock(state->mutex);
+        for (const auto& p : state->module.parameters()) {
+          if (!p.device().is_cpu()) return nullptr;
+        }
+        auto copy = mars::InferenceCopy(state->module);
+        return copy ? std::make_shared<ModuleState>(std::move(*copy)) : nullptr;
+      },
+      [](Napi::Env env, std::shared_ptr<ModuleState>& copy) -> Napi::Value {
+        return copy ? Wrap(env, copy, ModuleBytes(copy->module)) : env.Null();
+      });
 }
 
 // clone() -> Promise<Module>: a deep copy with its own parameters.

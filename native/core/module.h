@@ -1,6 +1,6 @@
 // TorchScript module handle: load, serialise, forward, parameter listing,
-// train/eval, clone, device moves. Every call that computes runs on a worker
-// thread; a per-module mutex keeps two of them from touching one module at once.
+// train/eval, clone, inference copies, device moves. Every call that computes
+// runs on the compute thread; a per-module mutex keeps two of them from touching one module at once.
 #pragma once
 
 #include <napi.h>
@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "core/addon_data.h"
 #include "core/handle.h"
@@ -26,6 +27,11 @@ int64_t ModuleBytes(const torch::jit::Module& module);
 // A deep copy whose parameters are leaves with the original's requires_grad
 // (jit::Module::clone under autograd would make them outputs of a clone op).
 torch::jit::Module DeepCopy(const torch::jit::Module& module);
+
+// A copy of `module` for evaluation, frozen and optimised for inference
+// (BatchNorm folded into the convolutions, oneDNN layouts), whose classes
+// go with it; nullopt when it cannot be frozen (evaluate it as it is).
+std::optional<torch::jit::Module> InferenceCopy(const torch::jit::Module& module);
 
 // Inlines every method and function call of the graph, however deep.
 // torch::jit::Inline splices in each callee's cached optimised graph, which is
@@ -49,6 +55,7 @@ class ModuleWrap : public Handle<ModuleWrap, std::shared_ptr<ModuleState>> {
   Napi::Value SetTraining(const Napi::CallbackInfo& info);
   Napi::Value IsTraining(const Napi::CallbackInfo& info);
   Napi::Value Clone(const Napi::CallbackInfo& info);
+  Napi::Value InferenceCopy(const Napi::CallbackInfo& info);
   Napi::Value Serialize(const Napi::CallbackInfo& info);
   Napi::Value NonFinite(const Napi::CallbackInfo& info);
   Napi::Value To(const Napi::CallbackInfo& info);

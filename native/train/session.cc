@@ -351,16 +351,8 @@ StepResult TrainStep(SessionState& s, const at::Tensor& xIn, const at::Tensor& y
 torch::jit::Module& EvaluationModule(SessionState& s, const c10::Device& device) {
   const bool applies = CpuFp32(s, device) && !s.inferenceUnsupported;
   if (applies && !s.inference && ++s.evaluationsSinceStep >= 2) {
-    try {
-      // Frozen first, explicitly: optimize_for_inference freezes only modules whose type has a
-      // `training` attribute (the composed classifier's does not) and would otherwise rewrite
-      // the live module's own graph.
-      const torch::jit::GraphOptimizerEnabledGuard optimise(true);
-      torch::jit::Module frozen = torch::jit::freeze(s.model->module);
-      s.inference = torch::jit::optimize_for_inference(frozen);
-    } catch (const std::exception&) {
-      s.inferenceUnsupported = true;
-    }
+    s.inference = InferenceCopy(s.model->module);
+    s.inferenceUnsupported = !s.inference;
   }
   return s.inference ? *s.inference : s.model->module;
 }
