@@ -111,7 +111,8 @@ describe('what an operation makes, it frees', () => {
       const [train, validation, test] = [data(40, 1), data(16, 2), data(16, 3)];
       const backbone = await load(${JSON.stringify(fixturePath('bn_resnet'))});
       const native = () => runtimeInfo().nativeMemory;
-      const rss = () => (global.gc(), process.memoryUsage().rss);
+      // Memory outside V8's heap (which grows and shrinks as it likes): RSS less the heap's size.
+      const rss = () => { global.gc(); const m = process.memoryUsage(); return m.rss - m.heapTotal; };
       const out = { fineTune: { native: [], rss: [] }, classify: { native: [], rss: [] } };
       let base = native();
       let model;
@@ -122,7 +123,7 @@ describe('what an operation makes, it frees', () => {
         if (i === 49) model = r.model;
         else r.model.dispose();
         if (i < 49) out.fineTune.native.push(native() - base);
-        if (i === 9 || i === 48) out.fineTune.rss.push(rss());
+        if (i >= 10 && i < 49) out.fineTune.rss.push(rss());
       }
       const files = [];
       for (let i = 0; i < 16; i++) {
@@ -134,25 +135,31 @@ describe('what an operation makes, it frees', () => {
         const c = await classify(model, files, { batchSize: 8, topK: 1 });
         if (c.length !== 16 || c.some((p) => p.error)) throw new Error('classify lost an image');
         out.classify.native.push(native() - base);
-        if (i === 19 || i === 199) out.classify.rss.push(rss());
+        if (i >= 20) out.classify.rss.push(rss());
       }
       console.log(JSON.stringify(out));`;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 24 });
+    // oneDNN keeps up to 1,024 compiled primitives for reuse, and each inference
+    // copy's convolutions compile their own: a bounded cache (10-40 MB here),
+    // not a leak, switched off so that the reading shows leaks alone.
+    const env = { ...process.env, ONEDNN_PRIMITIVE_CACHE_CAPACITY: '0', DNNL_PRIMITIVE_CACHE_CAPACITY: '0' };
+    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 24, env });
     const out = JSON.parse(stdout.trim().split('\n').pop() as string) as Record<'fineTune' | 'classify', { native: number[]; rss: number[] }>;
     // Native memory: every handle an operation made is freed when it returns
     // (not when the garbage collector gets to it), so the bytes reported are
     // exactly those of before, after every call.
     expect(new Set(out.fineTune.native)).toEqual(new Set([0]));
     expect(new Set(out.classify.native)).toEqual(new Set([0]));
-    // RSS, after a warm-up: under 32 MB over 39 runs, 8 MB over 180 calls
-    // (measured: 11 MB, with readings ±7 MB apart from run to run; 0 MB).
-    // The classes LibTorch made for each copy of the network, kept for good,
-    // grew it by 5.6 MB a run (220 MB over those runs); the inference copy's
-    // alone, by 1 MB a run.
-    const [ftWarm, ftEnd] = out.fineTune.rss as [number, number];
-    const [clWarm, clEnd] = out.classify.rss as [number, number];
-    expect(ftEnd - ftWarm).toBeLessThan(32 << 20);
-    expect(clEnd - clWarm).toBeLessThan(8 << 20);
+    // RSS, after a warm-up (runs 10-48, calls 20-199): the median of the last
+    // ten readings within 16 MB (runs) and 8 MB (calls) of the first ten's.
+    // Single readings scatter by ±10 MB from run to run (glibc's arenas), with
+    // no trend over 50 runs (measured twice: 247 to 241 MB, 257 to 238 MB);
+    // over 180 calls they moved by 1 MB. The classes LibTorch made for
+    // each copy of the network, kept for good, grew it by 5.6 MB a run (220 MB
+    // over these runs); the inference copy's alone, by 1 MB a run.
+    const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
+    const growth = (a: number[]) => median(a.slice(-10)) - median(a.slice(0, 10));
+    expect(growth(out.fineTune.rss)).toBeLessThan(16 << 20);
+    expect(growth(out.classify.rss)).toBeLessThan(8 << 20);
   }, 900_000);
 });
 

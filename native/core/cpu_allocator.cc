@@ -16,6 +16,9 @@
 #include <c10/core/Allocator.h>
 #include <c10/core/CPUAllocator.h>
 #include <sys/mman.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <torch/version.h>
 
 #include <atomic>
@@ -121,6 +124,11 @@ void TrimCpuCache() {
   for (auto& [size, block] : cache.blocks) ::munmap(block, size);
   cache.blocks.clear();
   cachedBytes = 0;
+#ifdef __GLIBC__
+  // The blocks under 256 KB went to malloc: glibc keeps the free pages of its
+  // arenas (one per thread that allocated) until told; a finished run's, too.
+  malloc_trim(0);
+#endif
 }
 
 }  // namespace mars
