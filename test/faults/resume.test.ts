@@ -2,10 +2,10 @@
 // A run stopped mid-epoch used to be labelled with its completed epochs, so
 // the partial epoch was trained twice (parameters off by up to 3.8e-2); it
 // now records where it stood and the resumed run skips what was done.
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { fineTune, loadCheckpoint, openDataset, type Dataset, type FineTuneOptions } from '../../lib/index.js';
 import { fixturePath, python } from '../helpers/fixtures.js';
 
@@ -107,5 +107,28 @@ print(json.dumps(True))`, [last, out, text]);
     const four = await openDataset(spec('train'), { classes: [5, 6, 7, 9], perClass: 6, seed: 1 });
     await expect(fineTune({ ...base(), train: four, validation: undefined, monitor: undefined, checkpointDir, resume: true }))
       .rejects.toMatchObject({ code: 'ERR_CHECKPOINT', message: expect.stringMatching(/trained on 3 classes .* the data have 4/) });
+  });
+
+  it('a folder holding best.pt but no last.pt is refused with ERR_CHECKPOINT (it does not say where the run stood); one with no checkpoint starts from scratch', async () => {
+    const checkpointDir = join(dir, 'best-only');
+    await fineTune({ ...base(), epochs: 1, checkpointDir });
+    rmSync(join(checkpointDir, 'last.pt'));
+    await expect(fineTune({ ...base(), epochs: 2, checkpointDir, resume: true }))
+      .rejects.toMatchObject({ code: 'ERR_CHECKPOINT', message: expect.stringMatching(/best\.pt but no last\.pt.*resume: false/) });
+    const fresh = await fineTune({ ...base(), epochs: 1, checkpointDir: join(dir, 'empty'), resume: true });
+    expect(fresh.history.map((h) => h.epoch)).toEqual([1]);
+  });
+
+  it('a second run on a checkpoint folder in use is refused with ERR_OUTPUT_DIR; the folder is free once the first ended', async () => {
+    const checkpointDir = join(dir, 'in-use');
+    const controller = new AbortController();
+    const first = fineTune({ ...base(), epochs: 50, checkpointDir, signal: controller.signal, onBatchEnd: () => void 0 });
+    await vi.waitFor(() => expect(existsSync(join(checkpointDir, '.mars-ft.lock'))).toBe(true), { timeout: 60_000, interval: 20 });
+    await expect(fineTune({ ...base(), epochs: 1, checkpointDir }))
+      .rejects.toMatchObject({ code: 'ERR_OUTPUT_DIR', message: expect.stringContaining(`pid ${process.pid}`) });
+    controller.abort();
+    await expect(first).rejects.toMatchObject({ code: 'ERR_ABORTED' });
+    expect(existsSync(join(checkpointDir, '.mars-ft.lock'))).toBe(false);
+    expect((await fineTune({ ...base(), epochs: 1, checkpointDir })).history).toHaveLength(1);
   });
 });
