@@ -1,6 +1,12 @@
 #include "distributed/group.h"
 
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <condition_variable>
 #include <mutex>
 #include <sstream>
@@ -50,6 +56,44 @@ c10::intrusive_ptr<c10d::TCPStore> Connect(const GroupSpec& s, bool server, mill
   o.waitWorkers = false;
   o.timeout = timeout;
   return c10::make_intrusive<c10d::TCPStore>(s.masterAddr, o);
+}
+
+// Whether a TCP connection to host:port opens within `wait`.
+bool Reachable(const std::string& host, int port, milliseconds wait) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return false;
+  bool open = false;
+  for (addrinfo* a = found; a && !open; a = a->ai_next) {
+    const int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+      open = true;
+    } else if (errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      int error = 0;
+      socklen_t length = sizeof(error);
+      open = poll(&p, 1, static_cast<int>(wait.count())) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0;
+    }
+    close(fd);
+  }
+  freeaddrinfo(found);
+  return open;
+}
+
+// Waits until rank 0's store accepts connections, or `deadline`. TCPStore's
+// own client retries with a growing back-off that overshoots its timeout
+// (LibTorch 2.11: a 2 s timeout gave up after 4.2 s); this returns at the
+// deadline, give or take 50 ms.
+bool AwaitMaster(const GroupSpec& s, std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    const auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left <= milliseconds(0)) return false;
+    if (Reachable(s.masterAddr, s.masterPort, std::min(left, milliseconds(1000)))) return true;
+    std::this_thread::sleep_for(std::min(left, milliseconds(50)));
+  }
 }
 
 // Rendezvous failures a user can fix, in words that say how.
@@ -146,8 +190,10 @@ DistributedGroup::DistributedGroup(const GroupSpec& spec) : spec_(spec) {
   const milliseconds backendTimeout = timeout - 4 * beatInterval_;
   const auto joinDeadline = std::chrono::steady_clock::now() + Ms(spec.joinTimeoutSeconds);
   c10::intrusive_ptr<c10d::TCPStore> tcp;
+  if (spec.rank != 0 && !AwaitMaster(spec, joinDeadline)) JoinFailed(spec, "could not connect to the master");
   try {
-    tcp = Connect(spec, spec.rank == 0, Ms(spec.joinTimeoutSeconds));
+    const auto left = std::chrono::duration_cast<milliseconds>(joinDeadline - std::chrono::steady_clock::now());
+    tcp = Connect(spec, spec.rank == 0, std::max(left, milliseconds(1000)));
   } catch (...) {
     JoinFailed(spec, Describe(std::current_exception()));
   }

@@ -127,6 +127,8 @@ describe('ranks that cannot form a job', () => {
     const settings = resolveDistributed({ worldSize: 2, rank: 1, masterPort: await freePort(), host: '127.0.0.1', joinTimeout: 2 })!;
     const started = Date.now();
     await expect(ProcessGroup.join(settings, 'cpu')).rejects.toMatchObject({ code: 'ERR_DISTRIBUTED', message: expect.stringMatching(/rank 1 cannot reach the master at 127\.0\.0\.1:\d+ within 2 s/) });
-    expect(Date.now() - started).toBeLessThan(5000);
+    // At the join timeout: LibTorch 2.11's own client retried past it, for 5.3-5.7 s.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+    expect(Date.now() - started).toBeLessThan(3000);
   });
 });
